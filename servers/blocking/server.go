@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/serverlab/lab/internal/contract"
+	"github.com/serverlab/lab/internal/limits"
+	"github.com/serverlab/lab/internal/procstat"
+)
+
+type config struct {
+	addr              string
+	threads           string // "goroutine" or "os"
+	maxThreads        int
+	dependency        string
+	readHeaderTimeout time.Duration
+	idleTimeout       time.Duration
+	grace             time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("blocking", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.threads, "threads", "goroutine", "goroutine: a goroutine per request; os: a locked OS thread per request")
+	fs.IntVar(&c.maxThreads, "max-threads", 200, "with -threads os: handlers running at once; the rest queue (Tomcat's maxThreads)")
+	fs.StringVar(&c.dependency, "dependency", "", "host:port of the /fanout dependency")
+	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request's headers")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive idle timeout")
+	fs.DurationVar(&c.grace, "shutdown-grace", 10*time.Second, "time in-flight requests get to finish on SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.threads != "goroutine" && c.threads != "os" {
+		return c, fmt.Errorf("-threads must be goroutine or os, not %q", c.threads)
+	}
+	if c.maxThreads < 1 || c.maxThreads > 10_000 {
+		return c, fmt.Errorf("-max-threads must be in [1, 10000], not %d", c.maxThreads)
+	}
+	return c, nil
+}
+
+// handler serves the contract. It is shared by every request goroutine;
+// its fields are set once before serving and only read afterwards, except
+// the atomic connection counter.
+type handler struct {
+	model     contract.Model
+	name      string        // "blocking/goroutine" or "blocking/os"
+	slots     chan struct{} // -threads os: one token per OS thread; nil in goroutine mode
+	openConns atomic.Int64
+	bufs      sync.Pool // *[]byte response bodies
+}
+
+var (
+	ctText = []string{contract.ContentTypeText}
+	ctJSON = []string{contract.ContentTypeJSON}
+)
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req, cerr := contract.Resolve(r.Method, r.URL.Path, r.URL.RawQuery)
+	if cerr == nil {
+		cerr = drainBody(w, r)
+	}
+	bp := h.bufs.Get().(*[]byte)
+	defer h.bufs.Put(bp)
+	if cerr != nil {
+		if cerr == contract.ErrMethod {
+			w.Header().Set("Allow", contract.AllowedMethods)
+		}
+		*bp = cerr.AppendBody((*bp)[:0])
+		writeBody(w, cerr.Status, ctJSON, *bp)
+		return
+	}
+	if h.slots != nil {
+		// Tomcat's model: wait for a free worker thread, then own it for the
+		// whole request, waits included.
+		h.slots <- struct{}{}
+		runtime.LockOSThread()
+		defer func() {
+			runtime.UnlockOSThread() // the thread goes back to the runtime, alive, like a pooled worker
+			<-h.slots
+		}()
+	}
+	status, body := contract.Serve(r.Context(), (*bp)[:0], req, &h.model)
+	*bp = body
+	ct := ctJSON
+	if status == 200 && req.Route == contract.Plaintext {
+		ct = ctText
+	}
+	writeBody(w, status, ct, body)
+}
+
+// drainBody reads and discards a request body, refusing one over the limit.
+// net/http would discard a small unread body itself; reading it here is what
+// lets a chunked body over the limit get its 413.
+func drainBody(w http.ResponseWriter, r *http.Request) *contract.Error {
+	if r.ContentLength > contract.MaxBodyBytes {
+		return contract.ErrBodyTooLarge
+	}
+	if r.ContentLength == 0 {
+		return nil
+	}
+	_, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, contract.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return contract.ErrBodyTooLarge
+	}
+	if err != nil {
+		return contract.ErrMalformed
+	}
+	return nil
+}
+
+func writeBody(w http.ResponseWriter, status int, ct []string, body []byte) {
+	hdr := w.Header()
+	hdr["Content-Type"] = ct
+	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	w.Write(body) // net/http drops the body of a HEAD answer
+}
+
+// waitGoroutine parks the calling goroutine: its OS thread serves others meanwhile.
+func waitGoroutine(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) }
+
+// waitSyscall blocks the calling OS thread in nanosleep(2), as a blocking
+// JDBC call holds a Tomcat worker.
+func waitSyscall(ms int) {
+	ts := syscall.NsecToTimespec(int64(ms) * int64(time.Millisecond))
+	for {
+		var rem syscall.Timespec
+		err := syscall.Nanosleep(&ts, &rem)
+		if err != syscall.EINTR {
+			return
+		}
+		ts = rem
+	}
+}
+
+// newDependencyCall returns a blocking net/http client call to the
+// dependency's /io, or nil without a dependency.
+func newDependencyCall(dep string) func(ctx context.Context, ms int) error {
+	if dep == "" {
+		return nil
+	}
+	client := &http.Client{
+		Transport: &http.Transport{
+			MaxIdleConns:        10_000,
+			MaxIdleConnsPerHost: 10_000,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		Timeout: time.Duration(contract.MaxIOMillis+5_000) * time.Millisecond,
+	}
+	base := "http://" + dep
+	return func(ctx context.Context, ms int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+contract.DependencyPath(ms), nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("dependency answered %d", resp.StatusCode)
+		}
+		return err
+	}
+}
+
+func serve(ctx context.Context, c config, stderr io.Writer, ready chan<- string) error {
+	logger := log.New(stderr, "", log.LstdFlags)
+	nofile, err := limits.RaiseNofile()
+	if err != nil {
+		logger.Printf("blocking: %v", err)
+	}
+	h := &handler{name: "blocking/" + c.threads}
+	h.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
+	h.model = contract.Model{
+		Wait:  waitGoroutine,
+		Call:  newDependencyCall(c.dependency),
+		Stats: func(dst []byte) []byte { return procstat.AppendJSON(dst, h.name, os.Getpid(), h.openConns.Load()) },
+	}
+	if c.threads == "os" {
+		h.slots = make(chan struct{}, c.maxThreads)
+		h.model.Wait = waitSyscall
+	}
+	srv := &http.Server{
+		Handler: h,
+		// net/http allows MaxHeaderBytes + 4096 bytes of request line and
+		// headers; this makes the total the contract's 8 KiB.
+		MaxHeaderBytes:    contract.MaxHeaderBytes - 4096,
+		ReadHeaderTimeout: c.readHeaderTimeout,
+		IdleTimeout:       c.idleTimeout,
+		ErrorLog:          logger,
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateNew:
+				h.openConns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				h.openConns.Add(-1)
+			}
+		},
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	mode := "goroutine per request"
+	if h.slots != nil {
+		mode = fmt.Sprintf("locked OS thread per request, at most %d at once", c.maxThreads)
+	}
+	logger.Printf("blocking: net/http, %s, on %s (GOMAXPROCS %d, nofile %d, dependency %q)",
+		mode, ln.Addr(), runtime.GOMAXPROCS(0), nofile, c.dependency)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Printf("blocking: shutting down, in-flight requests get %s", c.grace)
+	sctx, cancel := context.WithTimeout(context.Background(), c.grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/prefork"
+
+	"github.com/serverlab/lab/internal/contract"
+	"github.com/serverlab/lab/internal/limits"
+	"github.com/serverlab/lab/internal/procstat"
+)
+
+type config struct {
+	addr        string
+	workers     int
+	dependency  string
+	readTimeout time.Duration
+	idleTimeout time.Duration
+	grace       time.Duration
+	args        []string // this process's arguments, passed on to every child
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	c := config{args: args}
+	fs := flag.NewFlagSet("prefork", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "worker processes (default: the CPUs this process may use)")
+	fs.StringVar(&c.dependency, "dependency", "", "host:port of the /fanout dependency")
+	fs.DurationVar(&c.readTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request, from its first byte")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive idle timeout")
+	fs.DurationVar(&c.grace, "shutdown-grace", 10*time.Second, "time in-flight requests get to finish on SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.workers < 1 || c.workers > 256 {
+		return c, fmt.Errorf("-workers must be in [1, 256], not %d", c.workers)
+	}
+	return c, nil
+}
+
+func isChild() bool { return prefork.IsChild() }
+
+// newServer returns the fasthttp server a child runs. Its handler closure
+// holds the only per-child state: the dependency client, safe for concurrent use.
+func newServer(c config, logger *log.Logger) *fasthttp.Server {
+	call := newDependencyCall(c.dependency)
+	model := contract.Model{
+		Wait: func(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) },
+		Call: call,
+		// The tree is the master's: every child reports the same processes.
+		Stats: func(dst []byte) []byte { return procstat.AppendJSON(dst, "prefork", os.Getppid(), -1) },
+	}
+	return &fasthttp.Server{
+		Handler:                      func(ctx *fasthttp.RequestCtx) { handle(ctx, &model) },
+		ErrorHandler:                 handleParseError,
+		Name:                         "lab-prefork",
+		ReadBufferSize:               contract.MaxHeaderBytes, // a larger header is ErrSmallBuffer: 431
+		MaxRequestBodySize:           contract.MaxBodyBytes,
+		ReadTimeout:                  c.readTimeout,
+		IdleTimeout:                  c.idleTimeout,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		Logger:                       logger,
+		DisablePreParseMultipartForm: true,
+	}
+}
+
+func handle(ctx *fasthttp.RequestCtx, m *contract.Model) {
+	h := &ctx.Request.Header
+	if h.IsHTTP11() && len(h.Host()) == 0 {
+		writeError(ctx, contract.ErrMissingHost)
+		ctx.SetConnectionClose()
+		return
+	}
+	req, cerr := contract.Resolve(h.Method(), ctx.Path(), ctx.URI().QueryString())
+	if cerr != nil {
+		writeError(ctx, cerr)
+		return
+	}
+	status, body := contract.Serve(context.Background(), ctx.Response.Body()[:0], req, m)
+	ctx.SetStatusCode(status)
+	ctx.SetContentType(contract.ContentTypeJSON)
+	if status == 200 && req.Route == contract.Plaintext {
+		ctx.SetContentType(contract.ContentTypeText)
+	}
+	ctx.Response.SetBodyRaw(body) // fasthttp drops the body of a HEAD answer and keeps its length
+}
+
+func writeError(ctx *fasthttp.RequestCtx, e *contract.Error) {
+	if e == contract.ErrMethod {
+		ctx.Response.Header.Set("Allow", contract.AllowedMethods)
+	}
+	ctx.SetStatusCode(e.Status)
+	ctx.SetContentType(contract.ContentTypeJSON)
+	ctx.Response.SetBodyRaw(e.AppendBody(ctx.Response.Body()[:0]))
+}
+
+// handleParseError answers what fasthttp's parser refused with the
+// contract's JSON errors; fasthttp then closes the connection.
+func handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.As(err, &small):
+		writeError(ctx, contract.ErrHeaderTooLarge)
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		writeError(ctx, contract.ErrBodyTooLarge)
+	default:
+		writeError(ctx, contract.ErrMalformed)
+	}
+}
+
+// newDependencyCall returns a blocking fasthttp client call to the
+// dependency's /io, or nil without a dependency.
+func newDependencyCall(dep string) func(ctx context.Context, ms int) error {
+	if dep == "" {
+		return nil
+	}
+	client := &fasthttp.HostClient{Addr: dep, MaxConns: 10_000, Name: "lab-prefork"}
+	timeout := time.Duration(contract.MaxIOMillis+5_000) * time.Millisecond
+	return func(_ context.Context, ms int) error {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI("http://" + dep + contract.DependencyPath(ms))
+		if err := client.DoTimeout(req, resp, timeout); err != nil {
+			return err
+		}
+		if resp.StatusCode() != fasthttp.StatusOK {
+			return fmt.Errorf("dependency answered %d", resp.StatusCode())
+		}
+		return nil
+	}
+}
+
+// serveChild runs one worker: serve the inherited listener until SIGTERM,
+// then drain. The child also dies with its master: Pdeathsig (set by the
+// master) and fasthttp's OnMasterDeath poll, whichever comes first.
+func serveChild(c config, stderr io.Writer) error {
+	logger := log.New(stderr, "", log.LstdFlags)
+	if _, err := limits.RaiseNofile(); err != nil {
+		logger.Printf("prefork child %d: %v", os.Getpid(), err)
+	}
+	srv := newServer(c, logger)
+	p := prefork.New(srv)
+	p.OnMasterDeath = func() { os.Exit(1) }
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	errc := make(chan error, 1)
+	go func() { errc <- p.ListenAndServe(c.addr) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-sigc:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.grace)
+	defer cancel()
+	return srv.ShutdownWithContext(ctx)
+}
