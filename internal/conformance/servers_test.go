@@ -1,0 +1,16 @@
+package conformance
+
+// server is one configuration under test: a binary under servers/ and its flags.
+type server struct {
+	name string
+	pkg  string // main package, relative to the module root
+	args []string
+}
+
+// servers is every configuration the conformance cases and the benchmark
+// table run against. All must give the same answers.
+var servers = []server{
+	{"blocking", "servers/blocking", nil},
+	{"blocking-os", "servers/blocking", []string{"-threads", "os", "-max-threads", "64"}},
+	{"prefork", "servers/prefork", []string{"-workers", "2"}},
+}
