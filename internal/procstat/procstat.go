@@ -72,7 +72,7 @@ func Read(pid int) (Proc, error) {
 	if len(f) < 22 {
 		return p, errors.New("procstat: short " + dir + "/stat")
 	}
-	p.PPID, _ = strconv.Atoi(f[1])                    // field 4
+	p.PPID, _ = strconv.Atoi(f[1])                   // field 4
 	p.UserTicks, _ = strconv.ParseInt(f[11], 10, 64) // field 14
 	p.SysTicks, _ = strconv.ParseInt(f[12], 10, 64)  // field 15
 	p.Threads, _ = strconv.Atoi(f[17])               // field 20

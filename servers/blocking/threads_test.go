@@ -90,4 +90,3 @@ func burst(t *testing.T, addr string, n, waitMs int) ([]time.Duration, int) {
 		peak = max(peak, s.Threads)
 	}
 }
-
