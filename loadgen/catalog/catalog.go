@@ -1,0 +1,271 @@
+// Package catalog is the lab's scenario catalog, as data: the server
+// configurations, the scenarios that measure them, and the claims of
+// CLAIMS.md each scenario tests. The suite runs it and the report explains
+// it; neither holds a second copy. Everything here is read-only after init
+// and safe for concurrent use.
+package catalog
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Limit kinds: what bounds a configuration's concurrency, for Little's law.
+const (
+	LimitNone    = ""        // no cap below the client's connections
+	LimitThreads = "threads" // OS threads (Tomcat's maxThreads)
+	LimitPool    = "pool"    // a fixed worker pool (anyio's 40)
+	LimitLoops   = "loops"   // the event loops themselves: a blocked loop serves one request at a time
+)
+
+// Config is one server configuration: a binary under bin/ and its flags.
+type Config struct {
+	Name   string   // stable identifier, used in -targets and in results
+	Binary string   // bin/<Binary>
+	Args   []string // flags besides -addr and -dependency
+	Model  string   // thread-per-request, goroutine-per-request, event-loop, worker-processes
+	Style  string   // handler style or mode, for the report
+	Twin   string   // the Python/Java twin from DESIGN.md
+	// Limit and LimitN: the configured concurrency cap (LimitNone: none).
+	Limit  string
+	LimitN int
+	// Parallelism is how many CPUs the configuration can use at most for
+	// CPU work: loops, workers, or 0 for "every CPU it is given" (GOMAXPROCS).
+	Parallelism int
+}
+
+// The configurations. Names are fixed: docker-compose.yml and -targets use them.
+var Configs = []Config{
+	{Name: "blocking-goroutine", Binary: "blocking", Args: []string{"-threads", "goroutine"},
+		Model: "goroutine-per-request", Style: "goroutine", Twin: "Go's own model: blocking code on an event-loop runtime"},
+	{Name: "blocking-os", Binary: "blocking", Args: []string{"-threads", "os", "-max-threads", "200"},
+		Model: "thread-per-request", Style: "os threads, max 200", Twin: "Spring MVC on Tomcat (maxThreads 200), WSGI thread workers",
+		Limit: LimitThreads, LimitN: 200},
+	{Name: "eventloop-async", Binary: "eventloop", Args: []string{"-handler", "async", "-loops", "1"},
+		Model: "event-loop", Style: "async", Twin: "FastAPI async def with await, uvicorn, asyncio", Parallelism: 1},
+	{Name: "eventloop-async-2", Binary: "eventloop", Args: []string{"-handler", "async", "-loops", "2"},
+		Model: "event-loop", Style: "async, 2 loops", Twin: "two asyncio loops (uvicorn --workers 2, in one process)", Parallelism: 2},
+	{Name: "eventloop-pool", Binary: "eventloop", Args: []string{"-handler", "pool", "-pool-size", "40"},
+		Model: "event-loop", Style: "pool of 40", Twin: "FastAPI def endpoint / run_in_threadpool (anyio limit 40)",
+		Limit: LimitPool, LimitN: 40},
+	{Name: "eventloop-inline", Binary: "eventloop", Args: []string{"-handler", "inline", "-loops", "1"},
+		Model: "event-loop", Style: "inline (blocking)", Twin: "a blocking call inside async def",
+		Limit: LimitLoops, LimitN: 1, Parallelism: 1},
+	{Name: "prefork-1", Binary: "prefork", Args: []string{"-workers", "1"},
+		Model: "worker-processes", Style: "1 worker", Twin: "uvicorn --workers 1, gunicorn -w 1", Parallelism: 1},
+	{Name: "prefork-2", Binary: "prefork", Args: []string{"-workers", "2"},
+		Model: "worker-processes", Style: "2 workers", Twin: "uvicorn --workers 2, gunicorn -w 2", Parallelism: 2},
+}
+
+// Dependency is the /fanout dependency every server calls: an async event
+// loop, so that it is never the bottleneck.
+var Dependency = Config{Name: "dependency", Binary: "eventloop", Args: []string{"-handler", "async", "-loops", "1"},
+	Model: "event-loop", Style: "async", Twin: "a remote API"}
+
+// ConfigByName returns the named configuration.
+func ConfigByName(name string) (Config, bool) {
+	for _, c := range Configs {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Config{}, false
+}
+
+// Kind says how a scenario's points are measured.
+type Kind string
+
+const (
+	KindLoad Kind = "load" // closed-loop load on a target, one point per Point
+	KindIdle Kind = "idle" // hold idle keep-alive connections, then probe
+)
+
+// Point is one measurement of a scenario: the load shape and the request.
+// Unused fields are zero.
+type Point struct {
+	Label    string  `json:"label"`           // short, unique within the scenario: "c=1000"
+	Target   string  `json:"target"`          // request path and query
+	Conns    int     `json:"conns,omitempty"` // closed loop: connections (= concurrency)
+	Pipeline int     `json:"pipeline,omitempty"`
+	Rate     float64 `json:"rate,omitempty"` // open loop: requests per second
+	// Idle: connections to hold.
+	Idle int `json:"idle,omitempty"`
+	// Request parameters, repeated for Little's law and the report.
+	Ms    int    `json:"ms,omitempty"`
+	Work  int    `json:"work,omitempty"`
+	Calls int    `json:"calls,omitempty"`
+	Mode  string `json:"mode,omitempty"`
+	// ServerCPUs: how many CPUs the server gets for this point (cpu
+	// scenario); 0 means the suite's default split.
+	ServerCPUs int `json:"server_cpus,omitempty"`
+}
+
+// Scenario is one entry of the catalog.
+type Scenario struct {
+	Name        string
+	Title       string
+	Question    string // what it asks, for the report
+	Kind        Kind
+	Configs     []string // configuration names, in report order
+	Points      []Point
+	QuickPoints []string // labels kept by -quick; empty keeps all
+	Canary      bool     // run a slow open-loop /plaintext probe on its own connections
+	Claims      []int    // CLAIMS.md numbers this scenario tests
+	// Cells maps a configuration to the points it runs, where not every
+	// configuration runs every point (code × server). Empty: all run all.
+	Cells map[string][]string
+}
+
+// CanaryRate is the canary's open-loop rate (requests per second over its
+// own two connections): slow enough to add no load, fast enough for a p99
+// over a 2-second measurement.
+const CanaryRate = 50
+
+// CPUWork is the /cpu work per request: about 1 ms of SHA-256 here
+// (10,000 rounds at about 90 ns), long enough to dwarf the HTTP overhead.
+const CPUWork = 10_000
+
+func ioPoint(c int) Point {
+	return Point{Label: fmt.Sprintf("c=%d", c), Target: "/io?ms=50", Conns: c, Ms: 50}
+}
+
+func fanPoint(calls int, mode string, c int) Point {
+	return Point{Label: fmt.Sprintf("calls=%d %s", calls, mode), Target: fmt.Sprintf("/fanout?calls=%d&ms=50&mode=%s", calls, mode),
+		Conns: c, Ms: 50, Calls: calls, Mode: mode}
+}
+
+func cpuPoint(cpus int) Point {
+	return Point{Label: fmt.Sprintf("%d core(s)", cpus), Target: fmt.Sprintf("/cpu?work=%d", CPUWork), Conns: 16, Work: CPUWork, ServerCPUs: cpus}
+}
+
+// Scenarios is the catalog, in run and report order.
+var Scenarios = []Scenario{
+	{
+		Name: "plaintext", Title: "Plaintext ceiling", Kind: KindLoad,
+		Question: "How many trivial requests per second does each model serve on one core, with and without pipelining?",
+		Configs:  []string{"blocking-goroutine", "blocking-os", "eventloop-async", "prefork-1"},
+		Points: []Point{
+			{Label: "c=64", Target: "/plaintext", Conns: 64, Pipeline: 1},
+			{Label: "c=64 pipeline=16", Target: "/plaintext", Conns: 64, Pipeline: 16},
+		},
+	},
+	{
+		Name: "io-wait", Title: "I/O waits", Kind: KindLoad, Claims: []int{6, 7, 8, 10},
+		Question:    "What happens when every request waits 50 ms, as on a database call, at rising concurrency?",
+		Configs:     []string{"blocking-goroutine", "blocking-os", "eventloop-async", "eventloop-pool", "prefork-1"},
+		Points:      []Point{ioPoint(10), ioPoint(100), ioPoint(1000), ioPoint(5000)},
+		QuickPoints: []string{"c=100", "c=1000"},
+	},
+	{
+		Name: "blocking-in-loop", Title: "A blocking call inside the event loop", Kind: KindLoad, Claims: []int{4, 5}, Canary: true,
+		Question: "What does one blocking call in a handler do to every other request on the same loop?",
+		Configs:  []string{"eventloop-inline", "eventloop-pool", "eventloop-async"},
+		Points:   []Point{ioPoint(100)},
+	},
+	{
+		Name: "cpu", Title: "CPU-bound work", Kind: KindLoad, Claims: []int{9, 12},
+		Question: "Does async help CPU-bound work, and do worker processes give true parallelism?",
+		Configs:  []string{"eventloop-async", "eventloop-async-2", "prefork-1", "prefork-2", "blocking-goroutine"},
+		Points:   []Point{cpuPoint(1), cpuPoint(2)},
+	},
+	{
+		Name: "fanout", Title: "Fan-out to a dependency", Kind: KindLoad, Claims: []int{1, 2, 3},
+		Question:    "Do concurrent calls take the max of the waits and sequential ones the sum?",
+		Configs:     []string{"eventloop-async", "blocking-goroutine", "blocking-os", "eventloop-pool", "prefork-1"},
+		Points:      []Point{fanPoint(2, "seq", 10), fanPoint(2, "par", 10), fanPoint(3, "seq", 10), fanPoint(3, "par", 10)},
+		QuickPoints: []string{"calls=2 seq", "calls=2 par", "calls=3 seq", "calls=3 par"},
+	},
+	{
+		Name: "idle-connections", Title: "Many idle connections", Kind: KindIdle, Claims: []int{6, 10},
+		Question: "What does an idle keep-alive connection cost each model, and how many can it hold?",
+		Configs:  []string{"blocking-goroutine", "blocking-os", "eventloop-async", "prefork-1"},
+		Points: []Point{
+			{Label: "1k idle", Idle: 1000, Target: "/plaintext"},
+			{Label: "5k idle", Idle: 5000, Target: "/plaintext"},
+			{Label: "10k idle", Idle: 10000, Target: "/plaintext"},
+		},
+		QuickPoints: []string{"1k idle", "5k idle"},
+	},
+	{
+		Name: "code-x-server", Title: "Sync or async code on a sync or async server", Kind: KindLoad, Claims: []int{11},
+		Question: "Django's 2×2: how does each mix of code and server behave under the same fan-out load?",
+		Configs:  []string{"blocking-os", "eventloop-pool", "eventloop-async"},
+		Points:   []Point{fanPoint(3, "seq", 400), fanPoint(3, "par", 400)},
+		Cells: map[string][]string{
+			// sync server: sync code (seq) and async code run inside the request (par)
+			"blocking-os": {"calls=3 seq", "calls=3 par"},
+			// async server: sync code offloaded to the pool (seq); async code all the way (par)
+			"eventloop-pool":  {"calls=3 seq"},
+			"eventloop-async": {"calls=3 par"},
+		},
+	},
+}
+
+// ScenarioByName returns the named scenario.
+func ScenarioByName(name string) (Scenario, bool) {
+	for _, s := range Scenarios {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// Names lists the scenario names, comma-separated, for help texts.
+func Names() string {
+	var n []string
+	for _, s := range Scenarios {
+		n = append(n, s.Name)
+	}
+	return strings.Join(n, ",")
+}
+
+// Runs reports whether config runs point p of s.
+func (s Scenario) Runs(config string, p Point) bool {
+	if len(s.Cells) == 0 {
+		return true
+	}
+	for _, l := range s.Cells[config] {
+		if l == p.Label {
+			return true
+		}
+	}
+	return false
+}
+
+// Claim is one row of CLAIMS.md.
+type Claim struct {
+	N         int
+	Seed      string // seed file number
+	Text      string // the claim, paraphrased
+	Scenarios []string
+	Decides   string // what decides the verdict
+}
+
+// Claims are the twelve claims of CLAIMS.md.
+var Claims = []Claim{
+	{1, "002", "Fetching 3 URLs one after another took 1.02 s; concurrently 0.12 s", []string{"fanout"},
+		"per-request latency: seq ≈ sum of the waits, par ≈ the largest wait; the ratio ≈ calls"},
+	{2, "003", "Two 50 ms database queries take 100 ms synchronously and 50 ms asynchronously", []string{"fanout"},
+		"calls=2, ms=50: seq ≈ 100 ms, par ≈ 50 ms"},
+	{3, "002", "gather over tasks of 1 s and 2 s finishes in 2 s, not 3", []string{"fanout"},
+		"par latency follows the max of the waits, not the sum"},
+	{4, "004, 000", "One blocking call inside an async handler blocks the whole event loop", []string{"blocking-in-loop"},
+		"inline: throughput ≈ loops ÷ wait; the canary's p99 on other connections rises to about the wait or more"},
+	{5, "004", "Offloading blocking work to a thread pool keeps the loop responsive", []string{"blocking-in-loop"},
+		"pool: canary p99 near the async style's; throughput capped at pool size ÷ wait"},
+	{6, "004", "Each OS thread costs significant memory: thread-per-request hits the C10k wall", []string{"io-wait", "idle-connections"},
+		"RSS and threads per connection: OS threads against goroutines against the event loop"},
+	{7, "004", "Many threads add context-switch overhead", []string{"io-wait"},
+		"voluntary and involuntary context switches per request, per model"},
+	{8, "004", "One event-loop thread handles thousands of concurrent I/O-bound connections", []string{"io-wait"},
+		"eventloop async, 1 loop, c=1000 and 5000: throughput ≈ c ÷ wait with a handful of threads"},
+	{9, "004", "Worker processes give true parallelism for CPU-bound work", []string{"cpu"},
+		"prefork 2 workers ≈ 2× prefork 1 worker on 2 cores; one loop stays at about one core"},
+	{10, "000", "Connection METRICS: asyncio 1000–10000, thread-based ~100–500, nginx 1024–4096 per worker", []string{"idle-connections", "io-wait"},
+		"the highest concurrency each model holds with p99 ≤ 2× the wait and no errors, within the 20k nofile cap"},
+	{11, "000", "Django: async on async is 'true async all the way' with the best throughput; sync on async is offloaded to threads", []string{"code-x-server"},
+		"four cells on fan-out; 'behaves as' computed from measured concurrency (throughput × latency)"},
+	{12, "003, 004, 002", "Concurrency is not parallelism: on one core async does not speed up CPU-bound work", []string{"cpu"},
+		"on one core, every model within about 10 % of the others"},
+}

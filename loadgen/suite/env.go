@@ -1,0 +1,114 @@
+package suite
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/serverlab/lab/internal/contract"
+	"github.com/serverlab/lab/loadgen/catalog"
+	"github.com/serverlab/lab/loadgen/engine"
+	"github.com/serverlab/lab/loadgen/results"
+)
+
+func collectEnv(o Options, nofile uint64) results.Environment {
+	e := results.Environment{
+		Date:         time.Now().UTC().Format(time.RFC3339),
+		Cores:        runtime.NumCPU(),
+		GoVersion:    runtime.Version(),
+		NofileLimit:  nofile,
+		ServerCPUs:   o.ServerCPUs,
+		LoadCPUs:     o.LoadCPUs,
+		LoadgenProcs: runtime.GOMAXPROCS(0),
+		Affinity:     map[string]string{"loadgen": cpuList(unixCPUSet{}.allowed())},
+		GOMAXPROCS:   map[string]int{},
+		External:     len(o.Targets) > 0,
+		Targets:      o.Targets,
+		Loopback:     true,
+	}
+	e.Hostname, _ = os.Hostname()
+	e.CPUModel = cpuModel()
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		e.Kernel = strings.TrimSpace(string(b))
+	}
+	if out, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
+		e.GitCommit = strings.TrimSpace(string(out))
+		if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil {
+			e.GitDirty = len(strings.TrimSpace(string(st))) > 0
+		}
+	} else if c := os.Getenv("LAB_GIT_COMMIT"); c != "" {
+		e.GitCommit = c // containers have no .git: make passes the commit in
+	}
+	for _, u := range o.Targets {
+		pu, err := url.Parse(u)
+		if err != nil || !strings.HasPrefix(pu.Hostname(), "127.") {
+			e.Loopback = false
+		}
+	}
+	if _, err := os.Stat("/.dockerenv"); err == nil {
+		e.ContainerHint = "running inside a Docker container"
+	}
+	return e
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// calibrate measures the load generator's ceiling against the stripped
+// reference responder, and the cost of one /cpu request's digest.
+func (r *runner) calibrate(ctx context.Context) {
+	c := &r.file.Calibration
+	c.CPUWork = catalog.CPUWork
+	// The digest's cost, measured here on the load CPUs (same CPU model as
+	// the server's): the best of five runs of 20 digests.
+	best := time.Duration(1 << 62)
+	for i := 0; i < 5; i++ {
+		t0 := time.Now()
+		for j := 0; j < 20; j++ {
+			contract.CPUDigest(catalog.CPUWork)
+		}
+		best = min(best, time.Since(t0)/20)
+	}
+	c.CPUMsPerRequest = float64(best.Microseconds()) / 1000
+	r.cpuMs = c.CPUMsPerRequest
+
+	if len(r.o.Targets) > 0 {
+		c.LoadgenCeilingRef = "not measured in external mode: saturation is flagged by the load generator's CPU alone"
+		return
+	}
+	ref := catalog.Config{Name: "stripped-reference", Binary: "stripped"}
+	srv, err := startServer(ctx, r.o.BinDir, ref, r.o.ServerCPUs, "")
+	if err != nil {
+		c.LoadgenCeilingRef = "not measured: " + err.Error()
+		return
+	}
+	r.track(srv)
+	defer r.stopServers([]*server{srv})
+	res, err := engine.Run(ctx, engine.Config{URL: srv.baseURL + "/plaintext", Conns: 64, Duration: r.o.Measure}, nil)
+	if err != nil {
+		c.LoadgenCeilingRef = "not measured: " + err.Error()
+		return
+	}
+	c.LoadgenCeilingRPS = res.RPS
+	c.LoadgenCeilingRef = fmt.Sprintf("fast engine, c=64, /plaintext on the stripped reference responder (server CPUs %s, load CPUs %s)", r.o.ServerCPUs, r.o.LoadCPUs)
+	r.ceiling = res.RPS
+	r.logf("calibration: loadgen ceiling %.0f rps; /cpu?work=%d costs %.3f ms", res.RPS, catalog.CPUWork, c.CPUMsPerRequest)
+}
