@@ -29,3 +29,44 @@ bench: build
 
 clean:
 	rm -rf $(BIN)
+
+# ---- Containers (see "Running in containers" in README.md) ----------------
+# Static CGO_ENABLED=0 binaries in build/static/, then one FROM-scratch image
+# per binary whose build context is that one file (the goreleaser pattern):
+# no build step pulls a base image, so no registry is needed.
+STATIC      := build/static
+IMAGE_BINS  ?= blocking prefork eventloop loadgen
+IMAGE_TAG   ?= local
+# Extra flags for `loadgen suite` in compose-bench, e.g. SUITE_ARGS="-quick".
+SUITE_ARGS  ?=
+# Says plainly when no Docker engine answers, and stops.
+DOCKER_CHECK = @command -v docker >/dev/null 2>&1 && timeout 30 docker info >/dev/null 2>&1 || \
+	{ echo "$@: no Docker engine answers (docker info failed or docker is not installed); nothing to do" >&2; exit 1; }
+
+.PHONY: static images compose-bench compose-smoke
+
+static:
+	@mkdir -p $(STATIC)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(STATIC)/ $(addprefix ./,$(MAINS))
+
+images: static
+	$(DOCKER_CHECK)
+	@for b in $(IMAGE_BINS); do \
+	  test -x $(STATIC)/$$b || { echo "images: $(STATIC)/$$b was not built (is $$b a main package yet?)" >&2; exit 1; }; \
+	  mkdir -p build/context/$$b && { ln -f $(STATIC)/$$b build/context/$$b/$$b 2>/dev/null || cp -f $(STATIC)/$$b build/context/$$b/$$b; } || exit 1; \
+	  echo "docker build -f deploy/$$b.Dockerfile -t serverlab/$$b:$(IMAGE_TAG) build/context/$$b"; \
+	  out=$$(docker build -q -f deploy/$$b.Dockerfile -t serverlab/$$b:$(IMAGE_TAG) build/context/$$b 2>&1) || { echo "$$out" >&2; exit 1; }; \
+	  echo "$$out" | grep '^sha256:' || true; \
+	done
+
+# The whole suite in containers (docker-compose.yml): servers on cpuset 0,
+# load and dependency on cpuset 1. Writes results/compose/ and
+# results/compose-latest.md, and takes every container down, even on failure.
+compose-bench:
+	$(DOCKER_CHECK)
+	@$(MAKE) --no-print-directory images
+	LAB_IMAGE_TAG=$(IMAGE_TAG) scripts/compose-bench.sh $(SUITE_ARGS)
+
+# A quick compose suite end to end; skips, saying so, where no engine runs.
+compose-smoke:
+	scripts/compose-smoke.sh

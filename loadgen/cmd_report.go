@@ -4,18 +4,27 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/serverlab/lab/loadgen/report"
 )
 
-// renderReport renders DIR/report.md from DIR/results.json.
-// TODO(issue 6): the report package; until then the suite writes JSON only.
+// renderReport renders DIR/report.md and DIR/charts/*.svg from
+// DIR/results.json (package report), and says where it wrote them.
 func renderReport(jsonPath string, stdout, stderr io.Writer) error {
-	fmt.Fprintf(stderr, "loadgen: report rendering is not built yet; %s is complete\n", jsonPath)
+	path, r, err := report.RenderFile(jsonPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "report: %s (%d charts in %s/)\n", path, len(r.Charts), report.ChartsDir)
 	return nil
 }
 
 func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "Usage: loadgen report DIR/results.json")
+	if len(args) != 1 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		fmt.Fprintln(stderr, "Usage: loadgen report DIR/results.json\n\nRenders DIR/report.md and DIR/charts/*.svg from the suite's raw results.")
+		if len(args) == 1 {
+			return exitOK
+		}
 		return exitUsage
 	}
 	if err := renderReport(args[0], stdout, stderr); err != nil {

@@ -1,0 +1,204 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config describes one measurement. The zero value is not runnable: URL and
+// one of Duration or Requests are required. Fields are read once by Run and
+// never written; a Config may be reused and shared.
+type Config struct {
+	// URL is the target, http:// only (the fast engine speaks plain
+	// HTTP/1.1; TLS would measure the cipher, not the server model).
+	URL string
+
+	// Method is the request method; "" means GET.
+	Method string
+
+	// Headers are extra request headers, each "Name: value". A "Host"
+	// header replaces the default one taken from URL.
+	Headers []string
+
+	// Conns is the number of connections: exactly that many in the closed
+	// loop, the initial number in the open loop. 0 means 1 for the open loop
+	// and is an error for the closed loop.
+	Conns int
+
+	// MaxConns caps the open loop's connection count, which grows on demand
+	// when every open connection is busy and a request is due. 0 means
+	// "as many as the nofile limit allows" (see NofileCap). Ignored by the
+	// closed loop.
+	MaxConns int
+
+	// Duration, or Requests, ends the run; one of them must be set. With
+	// both, the run ends at whichever comes first.
+	Duration time.Duration
+	Requests int64
+
+	// Rate, when above zero, selects the open loop: requests are scheduled
+	// at Rate per second in total, whatever the number of connections, and
+	// latency is measured from each request's intended send time.
+	Rate float64
+
+	// Pipeline is the number of requests kept in flight per connection
+	// (responses are matched in order). 0 means 1.
+	Pipeline int
+
+	// Timeout bounds one request (from its actual send) and one connect.
+	// 0 means DefaultTimeout.
+	Timeout time.Duration
+
+	// DisableKeepAlive sends "Connection: close" and opens a new connection
+	// for every request. It forces Pipeline to 1.
+	DisableKeepAlive bool
+
+	// Loops is the number of event loops (goroutines with their own epoll
+	// set, connections and histograms). 0 means GOMAXPROCS, which the Go
+	// runtime already derives from the CPU affinity mask (taskset), capped
+	// by the connection count.
+	Loops int
+}
+
+// DefaultTimeout applies when Config.Timeout is 0. It exceeds the contract's
+// longest legitimate wait (/io?ms=10000).
+const DefaultTimeout = 20 * time.Second
+
+// Load models, as written in Result.LoadModel.
+const (
+	ClosedLoop = "closed" // each connection waits for its response before sending the next request
+	OpenLoop   = "open"   // requests are sent on a schedule, whatever the responses do
+)
+
+// Errors returned by Run before any load is sent. They are wrapped with
+// details; test with errors.Is.
+var (
+	ErrConfig     = errors.New("invalid configuration")
+	ErrTargetDown = errors.New("target is down")
+	ErrTooMany    = errors.New("too many connections for the nofile limit")
+)
+
+// target is what Run derives from a Config once.
+type target struct {
+	addr      string // host:port to dial
+	request   []byte // one serialized request
+	head      bool   // the method is HEAD
+	model     string // ClosedLoop or OpenLoop
+	conns     int    // initial (closed: fixed) connection count
+	maxConn   int    // cap (closed: == conns)
+	pipe      int    // pipeline depth, >= 1
+	closeEach bool   // DisableKeepAlive: close after every response
+	timeout   time.Duration
+}
+
+// Validate reports whether Run would accept c (without contacting the
+// target). The error wraps ErrConfig or ErrTooMany.
+func (c *Config) Validate() error {
+	_, err := c.prepare()
+	return err
+}
+
+// prepare validates c and serializes the request once.
+func (c *Config) prepare() (*target, error) {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: -url: %v", ErrConfig, err)
+	}
+	if u.Scheme != "http" {
+		return nil, fmt.Errorf("%w: -url %q: the fast engine speaks plain http:// only", ErrConfig, c.URL)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("%w: -url %q has no host", ErrConfig, c.URL)
+	}
+	if c.Duration <= 0 && c.Requests <= 0 {
+		return nil, fmt.Errorf("%w: set a duration (-d) or a request count (-n)", ErrConfig)
+	}
+	if c.Rate < 0 || c.Conns < 0 || c.MaxConns < 0 || c.Pipeline < 0 || c.Requests < 0 || c.Timeout < 0 {
+		return nil, fmt.Errorf("%w: negative value", ErrConfig)
+	}
+	t := &target{pipe: max(c.Pipeline, 1), timeout: c.Timeout}
+	if t.timeout == 0 {
+		t.timeout = DefaultTimeout
+	}
+	if c.DisableKeepAlive {
+		t.pipe = 1
+		t.closeEach = true
+	}
+	if c.Rate > 0 {
+		t.model = OpenLoop
+		t.conns = max(c.Conns, 1)
+		t.maxConn = c.MaxConns
+		if t.maxConn == 0 {
+			t.maxConn = max(NofileCap(), t.conns)
+		}
+		if t.maxConn < t.conns {
+			return nil, fmt.Errorf("%w: -max-conns %d is below -c %d", ErrConfig, t.maxConn, t.conns)
+		}
+	} else {
+		t.model = ClosedLoop
+		if c.Conns < 1 {
+			return nil, fmt.Errorf("%w: -c must be at least 1", ErrConfig)
+		}
+		t.conns, t.maxConn = c.Conns, c.Conns
+	}
+	if err := CheckConns(t.maxConn); err != nil {
+		return nil, err
+	}
+
+	host := u.Host
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	t.addr = net.JoinHostPort(u.Hostname(), port)
+
+	method := strings.ToUpper(c.Method)
+	if method == "" {
+		method = "GET"
+	}
+	t.head = method == "HEAD"
+	var b strings.Builder
+	b.WriteString(method + " " + u.RequestURI() + " HTTP/1.1\r\n")
+	var hasHost, hasUA, hasLen bool
+	var extra strings.Builder
+	for _, h := range c.Headers {
+		name, value, ok := strings.Cut(h, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+			return nil, fmt.Errorf("%w: header %q is not \"Name: value\"", ErrConfig, h)
+		}
+		switch strings.ToLower(name) {
+		case "host":
+			hasHost = true
+		case "user-agent":
+			hasUA = true
+		case "content-length":
+			hasLen = true
+		case "connection":
+			if c.DisableKeepAlive {
+				continue // ours wins
+			}
+		}
+		extra.WriteString(name + ": " + strings.TrimSpace(value) + "\r\n")
+	}
+	if !hasHost {
+		b.WriteString("Host: " + host + "\r\n")
+	}
+	if !hasUA {
+		b.WriteString("User-Agent: loadgen\r\n")
+	}
+	b.WriteString(extra.String())
+	if c.DisableKeepAlive {
+		b.WriteString("Connection: close\r\n")
+	}
+	if !hasLen && (method == "POST" || method == "PUT" || method == "PATCH") {
+		b.WriteString("Content-Length: 0\r\n")
+	}
+	b.WriteString("\r\n")
+	t.request = []byte(b.String())
+	return t, nil
+}

@@ -1,0 +1,788 @@
+package engine
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"golang.org/x/sys/unix"
+)
+
+// The event loop.
+//
+// Each loop is one goroutine that owns an epoll set, a slice of connections,
+// one read buffer shared by its connections, and its own histograms and
+// counters. Nothing a loop owns is touched by another goroutine while it
+// runs, so the hot path has no locks and no atomics; the only shared state is
+// the stop flag (read once per iteration) and, when progress is requested, a
+// mutex-guarded copy of the counters refreshed a few times a second. Run
+// merges the loops' statistics after they return.
+//
+// The per-request path, steady state (closed loop): epoll_wait reports a
+// readable socket, one read(2) into the shared buffer, the parser consumes
+// the response(s), the latency goes into the histogram, and one write(2)
+// sends as many requests as responses arrived, from a pre-serialized buffer.
+// No goroutine, timer, channel or allocation per request (see
+// TestLoopAllocs). That is fewer syscalls than wrk, which re-arms EPOLLOUT
+// with epoll_ctl before each write.
+
+const (
+	readBufSize  = 256 << 10             // shared by all connections of a loop
+	maxEvents    = 512                   // epoll_wait batch
+	backoff      = 10 * time.Millisecond // before redialing after a failed connect (closed loop)
+	publishEvery = 200 * time.Millisecond
+	timerSlot    = -1 // epoll data marking the pacing timerfd
+)
+
+type connState uint8
+
+const (
+	csClosed     connState = iota // no socket; free slot (open loop) or finished
+	csConnecting                  // non-blocking connect in progress (EPOLLOUT)
+	csOpen                        // connected
+	csBackoff                     // closed loop: waiting until retryAt to redial
+)
+
+// sendRec is the timing of one request in flight, in nanoseconds since the
+// run started.
+type sendRec struct {
+	intended int64 // when it should have been sent (== actual in the closed loop)
+	actual   int64 // when it was written
+}
+
+// conn is one client connection. It is owned by its loop and touched only
+// from the loop's goroutine.
+type conn struct {
+	fd      int
+	slot    int32
+	gen     int32 // bumped on every close, so stale epoll events are ignored
+	state   connState
+	wantOut bool // EPOLLOUT registered (connect in progress or a short write)
+	inAvail bool // on the loop's avail stack (open loop)
+
+	rd respReader
+
+	ring  []sendRec // requests in flight, oldest at head; len(ring) == pipeline depth
+	head  int
+	n     int   // requests in flight
+	wleft int   // bytes of queued requests not yet written
+	since int64 // when the current connect started
+	retry int64 // csBackoff: when to redial
+}
+
+// loopStats are a loop's counters, owned by the loop goroutine.
+type loopStats struct {
+	status        [1000]int64 // responses by status code
+	errs          [nClasses]int64
+	responses     int64
+	non2xx        int64
+	sent          int64
+	connects      int64
+	connectErrors int64
+	bytesRead     int64
+	bytesWritten  int64
+	clamped       int64 // latencies above the histogram's range
+	unexpected    int64 // reads that brought bytes with no request outstanding
+	peakOpen      int
+	lagMax        int64 // ns, open loop
+	scheduled     int64 // open loop, computed at exit
+}
+
+// published is the copy of a loop's progress that Run's progress goroutine
+// reads. Guarded by mu; written by the loop, read by Run.
+type published struct {
+	mu        sync.Mutex
+	requests  int64
+	responses int64
+	errors    int64
+	conns     int
+	hist      *hdrhistogram.Histogram
+}
+
+type loop struct {
+	id, nloops int
+	t          *target
+	open       bool
+	sa         unix.Sockaddr
+	family     int
+
+	ep     int
+	tfd    int // pacing timer (open loop), -1 otherwise
+	events []unix.EpollEvent
+	ev     unix.EpollEvent // scratch for epoll_ctl: a field, so it does not escape per call
+	its    unix.ItimerSpec // scratch for timerfd_settime
+	tbuf   [8]byte         // timerfd expirations
+	rbuf   []byte          // read buffer shared by all connections
+	reqs   []byte          // the request, repeated
+	reqLen int             //
+	conns  []*conn         // slots; nil until first used
+	free   []int32         // closed slots ready for reuse (open loop)
+	avail  []*conn         // open loop: connections with room for another request
+	start  time.Time       // the run's clock origin
+	stop   *atomic.Bool    // set by Run on cancellation
+	pub    *published      // nil unless progress was requested
+
+	nOpen, nConnecting int
+	inflight           int   // requests in flight, all connections
+	maxConns           int   // this loop's share of the cap
+	deadline           int64 // ns; math.MaxInt64 when -n only
+	budget             int64 // closed loop: requests left to send; -1 = unlimited
+	kNext, kQuota      int64 // open loop: next request index of this loop, and how many it schedules
+	nsPer              float64
+	armed              int64 // open loop: intended time the timer is armed for; -1 = disarmed
+	nextScan           int64
+	nextPublish        int64
+	scanEvery          int64
+
+	hist, raw *hdrhistogram.Histogram // corrected (or closed-loop) and raw latency, microseconds
+	st        loopStats
+	stopped   bool  // left because of the stop flag
+	end       int64 // when the load stopped (before sockets were closed)
+}
+
+// newLoop creates loop id of n with its epoll set; conns and maxConns are
+// this loop's share, and quota its share of a request count (-1: unlimited).
+func newLoop(id, n int, t *target, cfg *Config, sa unix.Sockaddr, family int, conns, maxConns int, quota int64, stop *atomic.Bool, withPub bool) (*loop, error) {
+	// x/sys writes the raw form into the Sockaddr on every connect, so each
+	// loop needs its own copy.
+	switch v := sa.(type) {
+	case *unix.SockaddrInet4:
+		cp := *v
+		sa = &cp
+	case *unix.SockaddrInet6:
+		cp := *v
+		sa = &cp
+	}
+	l := &loop{
+		id: id, nloops: n, t: t, open: t.model == OpenLoop, sa: sa, family: family,
+		tfd: -1, stop: stop, maxConns: maxConns, armed: -1,
+		events: make([]unix.EpollEvent, maxEvents),
+		rbuf:   make([]byte, readBufSize),
+		hist:   newHist(),
+	}
+	var err error
+	if l.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return nil, err
+	}
+	l.reqLen = len(t.request)
+	reps := max(t.pipe, (16<<10)/l.reqLen, 1)
+	l.reqs = make([]byte, 0, reps*l.reqLen)
+	for range reps {
+		l.reqs = append(l.reqs, t.request...)
+	}
+	l.conns = make([]*conn, 0, maxConns)
+	l.deadline = math.MaxInt64
+	if cfg.Duration > 0 {
+		l.deadline = int64(cfg.Duration)
+	}
+	l.scanEvery = int64(min(max(t.timeout/10, 5*time.Millisecond), 50*time.Millisecond))
+	if l.open {
+		l.raw = newHist()
+		l.nsPer = 1e9 / cfg.Rate
+		l.kQuota = math.MaxInt64
+		if quota >= 0 {
+			l.kQuota = quota
+		}
+		if l.tfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC); err != nil {
+			unix.Close(l.ep)
+			return nil, err
+		}
+		l.ev = unix.EpollEvent{Events: unix.EPOLLIN, Fd: timerSlot}
+		if err = unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, l.tfd, &l.ev); err != nil {
+			unix.Close(l.ep)
+			unix.Close(l.tfd)
+			return nil, err
+		}
+		l.free = make([]int32, 0, maxConns)
+		l.avail = make([]*conn, 0, maxConns)
+	} else {
+		l.budget = quota
+	}
+	for range conns {
+		l.newSlot()
+	}
+	if withPub {
+		l.pub = &published{hist: newHist()}
+	}
+	return l, nil
+}
+
+// newSlot appends a connection slot (not yet dialed).
+func (l *loop) newSlot() *conn {
+	c := &conn{fd: -1, slot: int32(len(l.conns)), ring: make([]sendRec, l.t.pipe)}
+	c.rd.head = l.t.head
+	l.conns = append(l.conns, c)
+	return c
+}
+
+// clock is the run's monotonic clock in nanoseconds.
+func (l *loop) clock() int64 { return int64(time.Since(l.start)) }
+
+// run drives the loop until the deadline, the request budget, or the stop
+// flag. It must be called once, from the loop's own goroutine; it closes every
+// socket it opened before returning.
+func (l *loop) run() {
+	now := l.clock()
+	for _, c := range l.conns {
+		l.dial(c, now)
+	}
+	if l.open {
+		l.pump(now)
+	}
+	l.nextScan = now + l.scanEvery
+	for {
+		if l.stop.Load() {
+			l.stopped = true
+			break
+		}
+		if now >= l.deadline || l.finished() {
+			break
+		}
+		n, err := unix.EpollWait(l.ep, l.events, l.waitMs(now))
+		now = l.clock()
+		if err != nil && err != unix.EINTR {
+			break // cannot happen with a valid epoll fd
+		}
+		for i := 0; i < n; i++ {
+			l.handle(l.events[i])
+		}
+		now = l.clock()
+		if l.open {
+			l.pump(now)
+		}
+		if now >= l.nextScan {
+			l.scan(now)
+			l.nextScan = now + l.scanEvery
+		}
+		if l.pub != nil && now >= l.nextPublish {
+			l.publish()
+			l.nextPublish = now + int64(publishEvery)
+		}
+	}
+	l.end = min(l.clock(), l.deadline)
+	if l.open {
+		l.st.scheduled = l.scheduledBy(l.end)
+	}
+	for _, c := range l.conns {
+		if c.state == csOpen || c.state == csConnecting {
+			l.closeConn(c)
+		}
+	}
+	unix.Close(l.ep)
+	if l.tfd >= 0 {
+		unix.Close(l.tfd)
+	}
+	if l.pub != nil {
+		l.publish()
+	}
+}
+
+// finished reports whether a request-count bounded run is complete.
+func (l *loop) finished() bool {
+	if l.inflight > 0 {
+		return false
+	}
+	if l.open {
+		return l.kNext >= l.kQuota
+	}
+	return l.budget == 0
+}
+
+// waitMs is the epoll_wait timeout: until the next scan or the deadline,
+// whichever is first. Pacing uses the timerfd, whose precision is not
+// limited to milliseconds.
+func (l *loop) waitMs(now int64) int {
+	until := min(l.nextScan, l.deadline) - now
+	if until <= 0 {
+		return 0
+	}
+	return int((until + int64(time.Millisecond) - 1) / int64(time.Millisecond))
+}
+
+func (l *loop) handle(ev unix.EpollEvent) {
+	if ev.Fd == timerSlot {
+		rawRead(l.tfd, l.tbuf[:])
+		l.armed = -1
+		return
+	}
+	c := l.conns[ev.Fd]
+	if c.gen != ev.Pad || c.state == csClosed || c.state == csBackoff {
+		return // stale: the slot was closed (and maybe redialed) since
+	}
+	if c.state == csConnecting {
+		l.connectDone(c)
+		return
+	}
+	if ev.Events&(unix.EPOLLIN|unix.EPOLLERR|unix.EPOLLHUP|unix.EPOLLRDHUP) != 0 {
+		l.onReadable(c)
+	}
+	if ev.Events&unix.EPOLLOUT != 0 && c.state == csOpen && c.gen == ev.Pad && c.wantOut {
+		l.flush(c)
+	}
+}
+
+// ---- connections ----------------------------------------------------------
+
+func (l *loop) ctl(op int, c *conn, events uint32) error {
+	l.ev = unix.EpollEvent{Events: events, Fd: c.slot, Pad: c.gen}
+	return unix.EpollCtl(l.ep, op, c.fd, &l.ev)
+}
+
+// dial starts a non-blocking connect on c.
+func (l *loop) dial(c *conn, now int64) {
+	fd, err := unix.Socket(l.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		l.connectFailed(c, classify(errnoOf(err)), now)
+		return
+	}
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	c.fd = fd
+	c.since = now
+	err = unix.Connect(fd, l.sa)
+	switch err {
+	case nil:
+		if err := l.ctl(unix.EPOLL_CTL_ADD, c, unix.EPOLLIN|unix.EPOLLRDHUP); err != nil {
+			unix.Close(fd)
+			c.fd = -1
+			l.connectFailed(c, cOther, now)
+			return
+		}
+		l.connected(c, now)
+	case unix.EINPROGRESS:
+		if err := l.ctl(unix.EPOLL_CTL_ADD, c, unix.EPOLLOUT); err != nil {
+			unix.Close(fd)
+			c.fd = -1
+			l.connectFailed(c, cOther, now)
+			return
+		}
+		c.state = csConnecting
+		c.wantOut = true
+		l.nConnecting++
+	default:
+		unix.Close(fd)
+		c.fd = -1
+		l.connectFailed(c, classify(errnoOf(err)), now)
+	}
+}
+
+// connectDone finishes a non-blocking connect.
+func (l *loop) connectDone(c *conn) {
+	now := l.clock()
+	l.nConnecting--
+	c.state = csClosed
+	v, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && v == 0 {
+		err = l.ctl(unix.EPOLL_CTL_MOD, c, unix.EPOLLIN|unix.EPOLLRDHUP)
+	} else if err == nil {
+		err = unix.Errno(v)
+	}
+	if err != nil {
+		unix.Close(c.fd)
+		c.fd = -1
+		c.gen++
+		l.connectFailed(c, classify(errnoOf(err)), now)
+		return
+	}
+	c.wantOut = false
+	l.connected(c, now)
+}
+
+// connected puts a fresh connection to work.
+func (l *loop) connected(c *conn, now int64) {
+	c.state = csOpen
+	l.nOpen++
+	l.st.connects++
+	l.st.peakOpen = max(l.st.peakOpen, l.nOpen)
+	if l.open {
+		l.pushAvail(c)
+		return
+	}
+	l.refill(c, l.t.pipe, now)
+}
+
+// connectFailed counts a failed connect as one failed request (closed loop:
+// the request it was opened for; open loop: the oldest overdue request, if
+// any) and schedules what happens to the slot.
+func (l *loop) connectFailed(c *conn, class errClass, now int64) {
+	l.st.connectErrors++
+	c.state = csClosed
+	if l.open {
+		if l.kNext < l.kQuota && l.intended(l.kNext) <= now && l.intended(l.kNext) < l.deadline {
+			l.kNext++
+			l.st.sent++
+			l.st.errs[class]++
+		}
+		l.free = append(l.free, c.slot)
+		return
+	}
+	if l.budget != 0 {
+		l.st.errs[class]++
+		l.st.sent++
+		if l.budget > 0 {
+			l.budget--
+		}
+	}
+	if l.budget != 0 {
+		c.state = csBackoff
+		c.retry = now + int64(backoff)
+	}
+}
+
+// closeConn closes c's socket and forgets what was in flight on it; the
+// caller has already counted those requests.
+func (l *loop) closeConn(c *conn) {
+	switch c.state {
+	case csOpen:
+		l.nOpen--
+	case csConnecting:
+		l.nConnecting--
+	}
+	if c.fd >= 0 {
+		unix.Close(c.fd) // also removes it from the epoll set
+		c.fd = -1
+	}
+	c.state = csClosed
+	c.gen++
+	l.inflight -= c.n
+	c.n, c.head, c.wleft = 0, 0, 0
+	c.wantOut = false
+	c.rd.reset()
+}
+
+// fail counts every request in flight on c as failed with class, closes c,
+// and replaces it (closed loop) or frees its slot (open loop).
+func (l *loop) fail(c *conn, class errClass, now int64) {
+	l.st.errs[class] += int64(c.n)
+	l.closeConn(c)
+	l.replace(c, now)
+}
+
+// replace redials c's slot in the closed loop while there is work left, or
+// frees it in the open loop (the pump opens connections on demand).
+func (l *loop) replace(c *conn, now int64) {
+	if l.open {
+		l.free = append(l.free, c.slot)
+		return
+	}
+	if l.budget != 0 && now < l.deadline {
+		l.dial(c, now)
+	}
+}
+
+// ---- requests and responses ----------------------------------------------
+
+// enqueue queues k requests on c, recording their intended and actual send
+// times, and writes what the socket takes.
+func (l *loop) enqueue(c *conn, k int, intended, now int64) {
+	for range k {
+		i := c.head + c.n
+		if i >= len(c.ring) {
+			i -= len(c.ring)
+		}
+		c.ring[i] = sendRec{intended: intended, actual: now}
+		c.n++
+	}
+	l.inflight += k
+	l.st.sent += int64(k)
+	c.wleft += k * l.reqLen
+	if !c.wantOut {
+		l.flush(c)
+	}
+}
+
+// flush writes c's queued request bytes. The queue is a suffix of the
+// request repeated, so it is just a byte count: the offset into l.reqs
+// follows from it.
+func (l *loop) flush(c *conn) {
+	for c.wleft > 0 {
+		off := (l.reqLen - c.wleft%l.reqLen) % l.reqLen
+		end := min(len(l.reqs), off+c.wleft)
+		n, e := rawWrite(c.fd, l.reqs[off:end])
+		if n > 0 {
+			c.wleft -= n
+			l.st.bytesWritten += int64(n)
+			continue
+		}
+		if e == unix.EINTR {
+			continue
+		}
+		if e == unix.EAGAIN {
+			if !c.wantOut {
+				c.wantOut = true
+				if l.ctl(unix.EPOLL_CTL_MOD, c, unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLOUT) != nil {
+					l.fail(c, cOther, l.clock())
+				}
+			}
+			return
+		}
+		l.fail(c, classify(e), l.clock())
+		return
+	}
+	if c.wantOut {
+		c.wantOut = false
+		if l.ctl(unix.EPOLL_CTL_MOD, c, unix.EPOLLIN|unix.EPOLLRDHUP) != nil {
+			l.fail(c, cOther, l.clock())
+		}
+	}
+}
+
+// refill sends up to k more requests on c (closed loop), within the budget
+// and before the deadline.
+func (l *loop) refill(c *conn, k int, now int64) {
+	if now >= l.deadline {
+		return
+	}
+	if l.budget >= 0 {
+		k = int(min(int64(k), l.budget))
+		l.budget -= int64(k)
+	}
+	if k > 0 {
+		l.enqueue(c, k, now, now)
+	}
+}
+
+// onReadable reads once from c and consumes what arrived.
+func (l *loop) onReadable(c *conn) {
+	n, e := rawRead(c.fd, l.rbuf)
+	now := l.clock()
+	switch {
+	case n > 0:
+		l.st.bytesRead += int64(n)
+		l.consume(c, l.rbuf[:n], now)
+	case n == 0:
+		l.onEOF(c, now)
+	case e == unix.EAGAIN || e == unix.EINTR:
+	default:
+		l.fail(c, classify(e), now)
+	}
+}
+
+// consume feeds b to c's reader, completing responses in order.
+func (l *loop) consume(c *conn, b []byte, now int64) {
+	done := 0
+	for len(b) > 0 {
+		if c.n == 0 {
+			// Bytes nobody asked for: the stream cannot be trusted. No
+			// request is outstanding to blame, so it is counted apart.
+			l.st.unexpected++
+			l.fail(c, cMalformed, now)
+			return
+		}
+		k, complete, err := c.rd.feed(b)
+		if err != nil {
+			l.fail(c, cMalformed, now)
+			return
+		}
+		b = b[k:]
+		if !complete {
+			break
+		}
+		closing := c.rd.close || l.t.closeEach
+		l.complete(c, c.rd.status, now)
+		c.rd.reset()
+		done++
+		if closing {
+			// The server said it closes after this response: whatever else
+			// was pipelined on c is lost and counts as eof.
+			l.fail(c, cEOF, now)
+			return
+		}
+	}
+	if done == 0 {
+		return
+	}
+	if l.open {
+		l.pushAvail(c)
+	} else {
+		l.refill(c, done, now)
+	}
+}
+
+// onEOF handles the server closing c.
+func (l *loop) onEOF(c *conn, now int64) {
+	complete, _, err := c.rd.eof()
+	if complete && c.n > 0 {
+		l.complete(c, c.rd.status, now)
+	}
+	class := cEOF
+	if err != nil && err != errTruncated {
+		class = cMalformed
+	}
+	// With nothing in flight this is a keep-alive connection the server
+	// closed while idle: not an error, just reconnect.
+	l.fail(c, class, now)
+}
+
+// complete records the response to the oldest request in flight on c.
+func (l *loop) complete(c *conn, status int, now int64) {
+	rec := c.ring[c.head]
+	c.head++
+	if c.head == len(c.ring) {
+		c.head = 0
+	}
+	c.n--
+	l.inflight--
+	l.record(l.hist, now-rec.intended)
+	if l.open {
+		l.record(l.raw, now-rec.actual)
+	}
+	l.st.responses++
+	l.st.status[status]++
+	if status < 200 || status > 299 {
+		l.st.non2xx++
+	}
+}
+
+func (l *loop) record(h *hdrhistogram.Histogram, ns int64) {
+	us := ns / int64(time.Microsecond)
+	if us > histMaxUs {
+		us = histMaxUs
+		l.st.clamped++
+	} else if us < 0 {
+		us = 0
+	}
+	_ = h.RecordValue(us) // cannot fail: us is within range
+}
+
+// ---- open loop -------------------------------------------------------------
+
+// intended is the scheduled send time of this loop's k-th request: request
+// j = k*nloops+id of the whole run is due at j/Rate.
+func (l *loop) intended(k int64) int64 {
+	return int64(float64(k*int64(l.nloops)+int64(l.id)) * l.nsPer)
+}
+
+// scheduledBy counts this loop's requests due strictly before t.
+func (l *loop) scheduledBy(t int64) int64 {
+	if t <= 0 {
+		return 0
+	}
+	j := int64(math.Ceil(float64(t)/l.nsPer)) - 1 // last global index due before t
+	if j < int64(l.id) {
+		return 0
+	}
+	return min((j-int64(l.id))/int64(l.nloops)+1, l.kQuota)
+}
+
+func (l *loop) pushAvail(c *conn) {
+	if !c.inAvail && c.n < len(c.ring) {
+		c.inAvail = true
+		l.avail = append(l.avail, c)
+	}
+}
+
+// popAvail returns a connection with room for a request, or nil.
+func (l *loop) popAvail() *conn {
+	for len(l.avail) > 0 {
+		c := l.avail[len(l.avail)-1]
+		l.avail = l.avail[:len(l.avail)-1]
+		c.inAvail = false
+		if c.state == csOpen && c.n < len(c.ring) {
+			return c
+		}
+	}
+	return nil
+}
+
+// pump sends every request that is due, opening connections (up to the cap)
+// when none has room, and arms the timer for the next one.
+func (l *loop) pump(now int64) {
+	for l.kNext < l.kQuota {
+		due := l.intended(l.kNext)
+		if due > now || due >= l.deadline {
+			break
+		}
+		c := l.popAvail()
+		if c == nil {
+			// Every connection is busy: open more, one per overdue request,
+			// up to the cap. The overdue requests keep their intended times,
+			// so the wait shows up in the corrected latency.
+			backlog := l.scheduledBy(now+1) - l.kNext
+			for int64(l.nConnecting) < backlog && l.nOpen+l.nConnecting < l.maxConns {
+				l.dial(l.freeSlot(), now)
+			}
+			if c = l.popAvail(); c == nil { // a loopback connect may complete at once
+				break
+			}
+		}
+		l.enqueue(c, 1, due, now)
+		l.kNext++
+		l.st.lagMax = max(l.st.lagMax, now-due)
+		if c.state == csOpen && c.n < len(c.ring) {
+			l.pushAvail(c)
+		}
+	}
+	if l.kNext >= l.kQuota {
+		return
+	}
+	if next := l.intended(l.kNext); next > now && next < l.deadline && next != l.armed {
+		l.its.Value = unix.NsecToTimespec(next - now)
+		if unix.TimerfdSettime(l.tfd, 0, &l.its, nil) == nil {
+			l.armed = next
+		}
+	}
+}
+
+// freeSlot returns a closed slot to dial, reusing one or adding one.
+func (l *loop) freeSlot() *conn {
+	for len(l.free) > 0 {
+		s := l.free[len(l.free)-1]
+		l.free = l.free[:len(l.free)-1]
+		if c := l.conns[s]; c.state == csClosed {
+			return c
+		}
+	}
+	return l.newSlot()
+}
+
+// ---- housekeeping ----------------------------------------------------------
+
+// scan times out stuck requests and connects and redials slots whose backoff
+// expired. It runs every scanEvery, off the per-request path.
+func (l *loop) scan(now int64) {
+	timeout := int64(l.t.timeout)
+	for _, c := range l.conns {
+		switch c.state {
+		case csOpen:
+			if c.n > 0 && now-c.ring[c.head].actual > timeout {
+				l.fail(c, cTimeout, now)
+			}
+		case csConnecting:
+			if now-c.since > timeout {
+				l.closeConn(c)
+				l.connectFailed(c, cTimeout, now)
+			}
+		case csBackoff:
+			if now >= c.retry {
+				c.state = csClosed
+				if l.budget != 0 && now < l.deadline {
+					l.dial(c, now)
+				}
+			}
+		}
+	}
+}
+
+func (l *loop) errors() int64 {
+	var n int64
+	for _, e := range l.st.errs {
+		n += e
+	}
+	return n
+}
+
+// publish copies the loop's progress for Run's progress goroutine.
+func (l *loop) publish() {
+	p := l.pub
+	p.mu.Lock()
+	errs := l.errors()
+	p.requests = l.st.responses + errs
+	p.responses = l.st.responses
+	p.errors = errs + l.st.non2xx
+	p.conns = l.nOpen
+	p.hist.Reset()
+	p.hist.Merge(l.hist)
+	p.mu.Unlock()
+}

@@ -1,0 +1,488 @@
+package report
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/serverlab/lab/loadgen/catalog"
+	"github.com/serverlab/lab/loadgen/results"
+	"github.com/serverlab/lab/loadgen/verdict"
+)
+
+// Number formats, shared with the verdicts so that a number reads the same
+// in a reason and in a table.
+var (
+	num   = verdict.Num
+	pct   = verdict.Pct
+	times = verdict.Times
+	size  = verdict.Bytes
+	stat  = verdict.Stat
+	inum  = verdict.Int
+)
+
+// renderer holds what the sections share: the file, the computed tables
+// and the charts that exist.
+type renderer struct {
+	b       strings.Builder
+	f       *results.File
+	charts  map[string]Chart
+	claims  []verdict.Verdict
+	cells   []verdict.Cell
+	metrics []verdict.MetricsRow
+	caps    []verdict.Capacity
+	tasks   []verdict.TaskRow
+}
+
+func markdown(f *results.File, cs []Chart) []byte {
+	r := &renderer{f: f, charts: map[string]Chart{}, claims: verdict.Claims(f), cells: verdict.Cells(f),
+		metrics: verdict.Metrics(f), caps: verdict.Capacities(f), tasks: verdict.TaskTypes(f)}
+	for _, c := range cs {
+		r.charts[c.Name] = c
+	}
+	r.header()
+	r.summary()
+	r.environment()
+	r.twoByTwo()
+	r.springFastAPI()
+	r.metricsTable()
+	r.taskTypes()
+	r.claimsTable()
+	r.details()
+	r.reproduce()
+	return []byte(strings.TrimRight(r.b.String(), "\n") + "\n")
+}
+
+// ---- markdown primitives ---------------------------------------------------
+
+func (r *renderer) h(level int, s string) {
+	r.b.WriteString(strings.Repeat("#", level) + " " + s + "\n\n")
+}
+
+// p writes a paragraph; empty sentences are dropped.
+func (r *renderer) p(sentences ...string) {
+	var keep []string
+	for _, s := range sentences {
+		if s = strings.TrimSpace(s); s != "" {
+			keep = append(keep, s)
+		}
+	}
+	if len(keep) == 0 {
+		return
+	}
+	r.b.WriteString(strings.Join(keep, " ") + "\n\n")
+}
+
+func (r *renderer) bullets(items []string) {
+	for _, it := range items {
+		r.b.WriteString("- " + it + "\n")
+	}
+	if len(items) > 0 {
+		r.b.WriteString("\n")
+	}
+}
+
+func (r *renderer) table(head []string, rows [][]string) {
+	esc := func(s string) string {
+		s = strings.ReplaceAll(s, "|", "\\|")
+		s = strings.ReplaceAll(s, "\n", " ")
+		if s == "" {
+			return " "
+		}
+		return s
+	}
+	var b strings.Builder
+	b.WriteString("|")
+	for _, h := range head {
+		b.WriteString(" " + esc(h) + " |")
+	}
+	b.WriteString("\n|")
+	for range head {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, row := range rows {
+		b.WriteString("|")
+		for i := range head {
+			c := ""
+			if i < len(row) {
+				c = row[i]
+			}
+			b.WriteString(" " + esc(c) + " |")
+		}
+		b.WriteString("\n")
+	}
+	r.b.WriteString(b.String() + "\n")
+}
+
+// chart embeds a chart if it was drawn, with its caption.
+func (r *renderer) chart(name, caption string) {
+	c, ok := r.charts[name]
+	if !ok {
+		return
+	}
+	r.b.WriteString(fmt.Sprintf("![%s](%s)\n\n", c.Title, path.Join(ChartsDir, c.Name)))
+	if caption != "" {
+		r.b.WriteString("*" + caption + "*\n\n")
+	}
+}
+
+func code(s string) string { return "`" + s + "`" }
+
+func bold(s string) string { return "**" + s + "**" }
+
+// ---- header, summary ----------------------------------------------------
+
+func (r *renderer) header() {
+	e := r.f.Environment
+	r.h(1, "Server models under load: the seeds' claims against measurements")
+	commit := e.GitCommit
+	if commit == "" {
+		commit = "unknown"
+	}
+	dirty := ""
+	if e.GitDirty {
+		dirty = " with uncommitted changes"
+	}
+	r.p(fmt.Sprintf("Measured %s on %s (%s, %d cores, Linux %s, %s) at commit %s%s; rendered from results.json by %s.",
+		orDash(e.Date), orDash(e.Hostname), orDash(e.CPUModel), e.Cores, orDash(e.Kernel), orDash(e.GoVersion), code(commit), dirty, code("loadgen report")))
+	if !r.f.Complete {
+		r.p("> " + bold("Incomplete run.") + " The suite was interrupted: what is below was measured, but scenarios or rows are missing, and claims that depend on them read \"not measured\".")
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+// prefer returns want if it was measured on every cfg, else the highest
+// point measured on all of them.
+func prefer(f *results.File, scn, want string, cfgs ...string) string {
+	ok := true
+	for _, c := range cfgs {
+		if get(f, scn, c, want) == nil {
+			ok = false
+		}
+	}
+	if ok {
+		return want
+	}
+	return highestCommon(f, scn, cfgs...)
+}
+
+func (r *renderer) claim(n int) verdict.Verdict {
+	for _, v := range r.claims {
+		if v.Claim.N == n {
+			return v
+		}
+	}
+	return verdict.Verdict{Outcome: verdict.NotMeasured}
+}
+
+func (r *renderer) summary() {
+	r.h(2, "Summary")
+	f := r.f
+	var s []string
+	counts := map[verdict.Outcome]int{}
+	for _, v := range r.claims {
+		counts[v.Outcome]++
+	}
+	nScn := 0
+	for _, sc := range f.Scenarios {
+		if sc.Skipped == "" {
+			nScn++
+		}
+	}
+	first := fmt.Sprintf("This run measured %d server configurations in %d scenarios (%d repetition(s) of %s s each) on %d cores over loopback; of the seeds' %d claims, %d came out reproduced, %d partly and %d refuted",
+		len(configsMeasured(f)), nScn, f.Options.Reps, num(f.Options.MeasureS), f.Environment.Cores, len(r.claims),
+		counts[verdict.Reproduced], counts[verdict.Partly], counts[verdict.Refuted])
+	if n := counts[verdict.NotMeasured]; n > 0 {
+		first += fmt.Sprintf(", and %d could not be measured", n)
+	}
+	s = append(s, first+".")
+
+	if l := prefer(f, "io-wait", "c=1000", "eventloop-async", "blocking-os"); l != "" {
+		el, os := get(f, "io-wait", "eventloop-async", l), get(f, "io-wait", "blocking-os", l)
+		s = append(s, fmt.Sprintf("With every request waiting %d ms at %s, one event loop (FastAPI's twin) served %s requests per second, %s of what Little's law allows, on %s threads, while thread-per-request (Spring MVC's twin, %s) served %s on %s threads.",
+			el.Point.Ms, l, num(el.RPS.Median), pctOfC(el), num(el.Server.ThreadsPeak.Median), capText("blocking-os"), num(os.RPS.Median), num(os.Server.ThreadsPeak.Median)))
+	}
+	if lp, ok := loopLabel(); ok {
+		inl, pool, as := get(f, "blocking-in-loop", "eventloop-inline", lp), get(f, "blocking-in-loop", "eventloop-pool", lp), get(f, "blocking-in-loop", "eventloop-async", lp)
+		if inl != nil && inl.Canary != nil && as != nil && as.Canary != nil {
+			t := fmt.Sprintf("One blocking call inside the loop cut its throughput to %s rps and pushed the p99 of a bystander canary on other connections to %s ms, against %s ms on the async loop",
+				num(inl.RPS.Median), num(inl.Canary.P99Ms.Median), num(as.Canary.P99Ms.Median))
+			if pool != nil && pool.Canary != nil {
+				t += fmt.Sprintf("; moving the call to a pool kept the canary at %s ms", num(pool.Canary.P99Ms.Median))
+			}
+			s = append(s, t+".")
+		}
+	}
+	if seq, par := get(f, "fanout", "eventloop-async", "calls=3 seq"), get(f, "fanout", "eventloop-async", "calls=3 par"); seq != nil && par != nil {
+		s = append(s, fmt.Sprintf("Three %d ms calls to a dependency took %s ms one after another and %s ms gathered.",
+			seq.Point.Ms, num(seq.P50Ms.Median), num(par.P50Ms.Median)))
+	}
+	if t := r.cpuSentence(); t != "" {
+		s = append(s, t)
+	}
+	if len(r.cells) == 4 && r.cells[0].Row != nil && r.cells[3].Row != nil {
+		match := 0
+		for _, c := range r.cells {
+			if c.Matches() {
+				match++
+			}
+		}
+		s = append(s, fmt.Sprintf("In Django's 2×2, async code on an async server served %s rps against %s for sync code on a sync server, and %d of the 4 cells behaved as the seed says.",
+			num(r.cells[3].Row.RPS.Median), num(r.cells[0].Row.RPS.Median), match))
+	}
+	if l := highestCommon(f, "idle-connections", "blocking-os", "eventloop-async"); l != "" {
+		o, e := get(f, "idle-connections", "blocking-os", l), get(f, "idle-connections", "eventloop-async", l)
+		s = append(s, fmt.Sprintf("Holding %s idle keep-alive connections cost %s each on the OS-thread server and %s on the event loop.",
+			inum(int(o.Idle.Held.Median)), size(o.Idle.RSSPerConnBytes.Median), size(e.Idle.RSSPerConnBytes.Median)))
+	}
+	if len(s) > 8 {
+		s = s[:8]
+	}
+	r.p(s...)
+}
+
+func (r *renderer) cpuSentence() string {
+	f := r.f
+	one, two := "1 core(s)", "2 core(s)"
+	var lo, hi *results.Row
+	for _, cfg := range configsIn(f, "cpu") {
+		x := get(f, "cpu", cfg, one)
+		if x == nil {
+			continue
+		}
+		if lo == nil || x.RPS.Median < lo.RPS.Median {
+			lo = x
+		}
+		if hi == nil || x.RPS.Median > hi.RPS.Median {
+			hi = x
+		}
+	}
+	if lo == nil || lo == hi {
+		return ""
+	}
+	t := fmt.Sprintf("For CPU-bound work on one core every model landed between %s and %s requests per second", num(lo.RPS.Median), num(hi.RPS.Median))
+	p1, p2 := get(f, "cpu", "prefork-1", two), get(f, "cpu", "prefork-2", two)
+	e1, e2 := get(f, "cpu", "eventloop-async", one), get(f, "cpu", "eventloop-async", two)
+	if p1 != nil && p2 != nil && e1 != nil && e2 != nil {
+		t += fmt.Sprintf("; on two cores two worker processes reached %s one worker's rate, while one event loop reached %s its one-core rate",
+			times(p2.RPS.Median/p1.RPS.Median), times(e2.RPS.Median/e1.RPS.Median))
+	}
+	return t + "."
+}
+
+// pctOfC is a row's throughput as a share of c ÷ wait: what the clients'
+// concurrency allows, whatever caps the configuration has.
+func pctOfC(x *results.Row) string {
+	if x.Point.Ms <= 0 || x.Point.Conns <= 0 {
+		return "–"
+	}
+	return pct(x.RPS.Median / (float64(x.Point.Conns) / (float64(x.Point.Ms) / 1000)))
+}
+
+// capText describes a configuration's concurrency cap.
+func capText(cfg string) string {
+	c, ok := catalog.ConfigByName(cfg)
+	if !ok || c.Limit == catalog.LimitNone {
+		return "no cap"
+	}
+	switch c.Limit {
+	case catalog.LimitThreads:
+		return fmt.Sprintf("capped at %d threads", c.LimitN)
+	case catalog.LimitPool:
+		return fmt.Sprintf("a pool of %d", c.LimitN)
+	}
+	return fmt.Sprintf("%d %s", c.LimitN, c.Limit)
+}
+
+func loopLabel() (string, bool) {
+	sc, ok := catalog.ScenarioByName("blocking-in-loop")
+	if !ok || len(sc.Points) == 0 {
+		return "", false
+	}
+	return sc.Points[0].Label, true
+}
+
+// ---- environment and caveats ---------------------------------------------
+
+func (r *renderer) environment() {
+	f := r.f
+	e, o, c := f.Environment, f.Options, f.Calibration
+	r.h(2, "Environment and caveats")
+	yesNo := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	}
+	mode := "full"
+	if o.Quick {
+		mode = "quick (-quick: one repetition, short phases, fewer points)"
+	}
+	if e.External {
+		mode += ", external targets (servers not started by the suite)"
+	}
+	commit := orDash(e.GitCommit)
+	if e.GitDirty {
+		commit += " (uncommitted changes)"
+	}
+	ceiling := "not measured"
+	if c.LoadgenCeilingRPS > 0 {
+		ceiling = num(c.LoadgenCeilingRPS) + " rps"
+	}
+	if c.LoadgenCeilingRef != "" {
+		ceiling += " (" + c.LoadgenCeilingRef + ")"
+	}
+	cpuCost := "not measured"
+	if c.CPUMsPerRequest > 0 {
+		cpuCost = fmt.Sprintf("%s ms per /cpu?work=%d request", num(c.CPUMsPerRequest), c.CPUWork)
+	}
+	r.table([]string{"", ""}, [][]string{
+		{"Date", orDash(e.Date)},
+		{"Machine", fmt.Sprintf("%s: %s, %d cores, Linux %s", orDash(e.Hostname), orDash(e.CPUModel), e.Cores, orDash(e.Kernel))},
+		{"Go", orDash(e.GoVersion)},
+		{"Commit", commit},
+		{"CPUs", fmt.Sprintf("servers on %s, load generator and dependency on %s (load generator GOMAXPROCS %d)", orDash(e.ServerCPUs), orDash(e.LoadCPUs), e.LoadgenProcs)},
+		{"File descriptors", fmt.Sprintf("nofile %s per process (the hard cap here; raised to it)", inum(int(e.NofileLimit)))},
+		{"Network", "loopback only: " + yesNo(e.Loopback)},
+		{"Mode", mode},
+		{"Repetitions", fmt.Sprintf("%d × %s s measured after %s s of warm-up, interleaved across configurations", o.Reps, num(o.MeasureS), num(o.WarmupS))},
+		{"Load generator ceiling", ceiling},
+		{"CPU work", cpuCost},
+		{"Wall time", num(f.WallS) + " s"},
+	})
+
+	var cav []string
+	if !f.Complete {
+		cav = append(cav, bold("Incomplete run:")+" the suite was interrupted; missing rows are reported as missing, never filled in.")
+	}
+	if o.Quick {
+		cav = append(cav, bold("Quick run:")+" one repetition and fewer points; spreads are not measured and brackets are coarser.")
+	}
+	cav = append(cav,
+		fmt.Sprintf("%s the servers get %s and the load generator %s, so a server never competes with its load; the 2-core cpu points cannot avoid sharing (see the notes below).",
+			bold(fmt.Sprintf("%d cores.", e.Cores)), cpusText(e.ServerCPUs), cpusText(e.LoadCPUs)),
+		bold("Loopback.")+" No network latency or bandwidth limit: waits are the handlers' own timers, and the dependency for fan-out runs on the load generator's CPU.",
+		fmt.Sprintf("%s one process may hold %s file descriptors, so no point opens more than about that many connections; a point the cap prevents is listed as prevented, not dropped.",
+			bold("nofile cap."), inum(int(e.NofileLimit))),
+		bold("Latency")+" is the median over repetitions of each repetition's percentile; [min–max] is the spread over repetitions. A number derived from two rows carries the widest spread its inputs allow.",
+	)
+	var sat, prev, skipped []string
+	notes := map[string][]string{}
+	var noteOrder []string
+	for _, s := range f.Scenarios {
+		if s.Skipped != "" {
+			skipped = append(skipped, fmt.Sprintf("%s: %s", s.Name, s.Skipped))
+		}
+		for _, row := range s.Rows {
+			id := fmt.Sprintf("%s %s %s", s.Name, row.Config, row.Point.Label)
+			if row.Saturated {
+				sat = append(sat, id+": "+row.SaturationReason)
+			}
+			if row.Prevented != "" {
+				prev = append(prev, id+": "+row.Prevented)
+			}
+			for _, n := range row.Notes {
+				if _, ok := notes[n]; !ok {
+					noteOrder = append(noteOrder, n)
+				}
+				notes[n] = append(notes[n], id)
+			}
+		}
+	}
+	if len(sat) == 0 {
+		cav = append(cav, bold("Saturation:")+" no row was flagged: the load generator stayed under 90 % of its CPU and of its calibrated ceiling everywhere.")
+	} else {
+		cav = append(cav, bold("Saturated rows")+" (the load generator, not the server, may have been the limit): "+strings.Join(sat, "; ")+".")
+	}
+	if len(prev) > 0 {
+		cav = append(cav, bold("Prevented by a machine limit:")+" "+strings.Join(prev, "; ")+".")
+	}
+	if len(skipped) > 0 {
+		cav = append(cav, bold("Skipped scenarios:")+" "+strings.Join(skipped, "; ")+".")
+	}
+	for _, n := range noteOrder {
+		cav = append(cav, bold("Note")+" on "+strings.Join(notes[n], ", ")+": "+n)
+	}
+	for _, n := range e.Notes {
+		cav = append(cav, bold("Note:")+" "+n)
+	}
+	if e.ContainerHint != "" {
+		cav = append(cav, bold("Container:")+" "+e.ContainerHint)
+	}
+	r.bullets(cav)
+
+	r.h(3, "The configurations and their twins")
+	var rows [][]string
+	for _, name := range configsMeasured(f) {
+		c, ok := catalog.ConfigByName(name)
+		if !ok {
+			rows = append(rows, []string{code(name), "", "", "", "", "", ""})
+			continue
+		}
+		gmp := "–"
+		if n, ok := e.GOMAXPROCS[name]; ok {
+			gmp = fmt.Sprint(n)
+		}
+		cmd := strings.TrimSpace("bin/" + c.Binary + " " + strings.Join(c.Args, " "))
+		rows = append(rows, []string{code(name), c.Model, c.Style, capText(name), c.Twin, code(cmd), gmp})
+	}
+	r.table([]string{"configuration", "model", "style", "concurrency cap", "twin in the seeds", "started as", "GOMAXPROCS"}, rows)
+	if aff := sortedKeys(e.Affinity); len(aff) > 0 {
+		var a []string
+		for _, k := range aff {
+			a = append(a, fmt.Sprintf("%s → %s", k, e.Affinity[k]))
+		}
+		r.p("CPU affinity as pinned: " + strings.Join(a, ", ") + ".")
+	}
+}
+
+func cpusText(list string) string {
+	if list == "" {
+		return "unpinned CPUs"
+	}
+	return "CPU " + list
+}
+
+func sortedKeys(m map[string]string) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// ---- how to reproduce -------------------------------------------------------
+
+func (r *renderer) reproduce() {
+	e, o := r.f.Environment, r.f.Options
+	r.h(2, "How to reproduce")
+	cmd := o.Command
+	if cmd == "" {
+		cmd = "loadgen suite"
+	}
+	commit := e.GitCommit
+	if commit == "" {
+		commit = "<commit: not recorded>"
+	}
+	r.p("On a Linux machine with Go, from the repository root:")
+	r.b.WriteString("```sh\n")
+	r.b.WriteString("git checkout " + commit + "\n")
+	r.b.WriteString("make build\n")
+	r.b.WriteString("bin/" + cmd + "\n")
+	r.b.WriteString("```\n\n")
+	var extra []string
+	if e.GitDirty {
+		extra = append(extra, "The run had uncommitted changes on top of that commit, so the checkout alone may not reproduce it exactly.")
+	}
+	extra = append(extra, "The suite writes results.json and this report into its -out folder; "+code("bin/loadgen report DIR/results.json")+" renders the report again from the JSON alone.")
+	r.p(extra...)
+}

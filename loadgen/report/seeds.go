@@ -1,0 +1,327 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/serverlab/lab/loadgen/catalog"
+	"github.com/serverlab/lab/loadgen/results"
+	"github.com/serverlab/lab/loadgen/verdict"
+)
+
+// The seeds' tables, rebuilt. The seed's side of each row is a paraphrase
+// of its seed file; the measured side and every judgement come from the
+// data (package verdict).
+
+func (r *renderer) cell(code, server string) *verdict.Cell {
+	for i := range r.cells {
+		if r.cells[i].Code == code && r.cells[i].Server == server {
+			return &r.cells[i]
+		}
+	}
+	return nil
+}
+
+func outcome(o verdict.Outcome) string { return bold(string(o)) }
+
+func (r *renderer) twoByTwo() {
+	r.h(2, "The WSGI/ASGI 2×2: sync or async code on a sync or async server")
+	sc, ok := catalog.ScenarioByName("code-x-server")
+	if !ok || len(sc.Points) == 0 || len(r.cells) == 0 {
+		r.p("The catalog has no code-x-server scenario: this table cannot be built.")
+		return
+	}
+	pt := sc.Points[0]
+	r.p("Seed 000 (\"Django server stats\") sorts Django deployments by the style of the view's code and of the server, and says the result follows the code: async code on a sync (WSGI) server still runs async inside the request, sync code on an async (ASGI) server is pushed to a thread pool and stays sync, and async on async is \"true async all the way\" with the best throughput.",
+		fmt.Sprintf("The lab measures the four cells on one workload: each request makes %d calls of %d ms to a dependency, from %s connections at once.", pt.Calls, pt.Ms, inum(pt.Conns)),
+		"Sequential calls stand for sync code and gathered calls for async code; the thread-per-request server (200 threads) stands for a sync server, and the event loop, with or without its 40-thread pool, for an async one.")
+	r.p("\"Behaves as\" is computed, not asserted. Little's law applied to a server's slots (its threads, pool threads, or connections when nothing lower caps it) gives how long each slot was held per request: slots ÷ throughput.",
+		"A slot held for the sum of the waits handled one wait at a time (sync); a slot held for about the largest wait let the waits overlap (async).",
+		"The measured concurrency, throughput × mean latency, is about c in a closed loop by construction; beyond the slots it counts the requests that queued for one.")
+
+	var missing []string
+	grid := func(c *verdict.Cell) string {
+		if c == nil {
+			return "not in the catalog"
+		}
+		if c.Missing != "" {
+			missing = append(missing, c.Missing)
+			return "not measured"
+		}
+		return fmt.Sprintf("behaves %s (seed: %s) · %s rps · p99 %s ms · %s", bold(c.BehavesAs), c.SeedSays, num(c.Row.RPS.Median), num(c.Row.P99Ms.Median), code(c.Config))
+	}
+	r.table([]string{"", "sync server (WSGI)", "async server (ASGI)"}, [][]string{
+		{bold("sync code"), grid(r.cell("sync", "sync")), grid(r.cell("sync", "async"))},
+		{bold("async code"), grid(r.cell("async", "sync")), grid(r.cell("async", "async"))},
+	})
+	var rows [][]string
+	var whys []string
+	for _, c := range r.cells {
+		if c.Row == nil {
+			continue
+		}
+		rows = append(rows, []string{c.Code, c.Server, code(c.Config), c.Row.Twin, stat(c.Row.RPS, ""), stat(c.Row.P50Ms, ""), stat(c.Row.P99Ms, ""),
+			fmt.Sprintf("%s %s", inum(c.Slots), c.SlotKind), verdict.StatWith(c.HoldMs, "ms", num),
+			fmt.Sprintf("sum %s, max %s", num(c.SumMs), num(c.MaxMs)), stat(c.Concurrency, ""), bold(c.BehavesAs), c.SeedSays})
+		whys = append(whys, fmt.Sprintf("%s code on %s server (%s): %s.", capitalize(c.Code), c.Server, code(c.Config), c.Why))
+	}
+	if len(rows) > 0 {
+		r.table([]string{"code", "server", "configuration", "twin", "rps", "p50 ms", "p99 ms", "slots", "held per request", "waits, ms", "in the server (L)", "behaves as", "the seed says"}, rows)
+		r.bullets(whys)
+	}
+	if len(missing) > 0 {
+		r.p("Not measured: " + strings.Join(missing, "; ") + ".")
+	}
+	v := r.claim(11)
+	r.p(fmt.Sprintf("Claim 11 is %s: %s.", outcome(v.Outcome), strings.TrimPrefix(v.Reason, "not measured: ")),
+		"The lesson for a Django audience: the style of the code decides whether one request's waits overlap, and the server's slots decide how many requests run at once; only async code on an async server lifts both limits.")
+}
+
+// ---- Spring MVC against FastAPI (seed 004) --------------------------------
+
+func (r *renderer) springFastAPI() {
+	f := r.f
+	r.h(2, "Spring MVC against FastAPI")
+	r.p("Seed 004 contrasts Spring MVC's thread-per-request model with FastAPI's event loop, aspect by aspect. Each aspect below has the seed's prose beside the number the lab measured for its twin:",
+		code("blocking-os")+" (every handler holds a locked OS thread, at most 200: Tomcat's maxThreads) for Spring MVC;",
+		code("eventloop-async")+" (one loop, waits are timers) for an "+code("async def")+" endpoint, "+code("eventloop-pool")+" (40 threads) for a "+code("def")+" endpoint or "+code("run_in_threadpool")+", and "+code("prefork-N")+" for "+code("uvicorn --workers N")+".")
+
+	const os, el = "blocking-os", "eventloop-async"
+	lowL := prefer(f, "io-wait", "c=100", os, el)
+	hiL := prefer(f, "io-wait", "c=1000", os, el)
+	row := func(cfg, l string) *results.Row {
+		if l == "" {
+			return nil
+		}
+		return get(f, "io-wait", cfg, l)
+	}
+	na := "not measured"
+	threadsAt := func(cfg, l string) string {
+		if x := row(cfg, l); x != nil {
+			return fmt.Sprintf("%s threads at %s", num(x.Server.ThreadsPeak.Median), l)
+		}
+		return na
+	}
+	growth := func(cfg string) string {
+		rows := rowsOf(f, "io-wait", cfg)
+		if len(rows) < 2 {
+			return na
+		}
+		a, b := rows[0], rows[len(rows)-1]
+		return fmt.Sprintf("threads %s at %s, %s at %s", num(a.Server.ThreadsPeak.Median), a.Point.Label, num(b.Server.ThreadsPeak.Median), b.Point.Label)
+	}
+	tput := func(cfg string) string {
+		x := row(cfg, hiL)
+		if x == nil {
+			return na
+		}
+		s := fmt.Sprintf("%s rps at %s, %s of c ÷ wait", stat(x.RPS, ""), hiL, pctOfC(x))
+		if c, ok := catalog.ConfigByName(cfg); ok && c.Limit != catalog.LimitNone && x.LittleBoundRPS != nil {
+			s += fmt.Sprintf("; its %d %s cap it at %s", c.LimitN, c.Limit, num(*x.LittleBoundRPS))
+		}
+		return s
+	}
+	capOf := func(cfg string) string {
+		for _, c := range r.caps {
+			if c.Config == cfg {
+				return "holds " + c.Active.String() + " requests in flight"
+			}
+		}
+		return na
+	}
+	mem := func(cfg string) string {
+		var parts []string
+		if ic, err := verdict.InFlightCost(f, cfg, verdict.ThreadCap()); err == nil {
+			parts = append(parts, fmt.Sprintf("%s and %s threads per request in flight (%s to %s)",
+				verdict.StatWith(ic.RSSBytes, "", size), num(ic.Threads.Median), ic.From, ic.To))
+		}
+		if l := highestCommon(f, "idle-connections", os, el); l != "" {
+			if x := get(f, "idle-connections", cfg, l); x != nil {
+				parts = append(parts, fmt.Sprintf("%s per idle connection (%s)", verdict.StatWith(x.Idle.RSSPerConnBytes, "", size), l))
+			}
+		}
+		if len(parts) == 0 {
+			return na
+		}
+		return strings.Join(parts, "; ")
+	}
+	ctxs := func(cfg string) string {
+		x := row(cfg, hiL)
+		if x == nil || x.Server.CtxVolPerReq.N == 0 {
+			return na
+		}
+		return fmt.Sprintf("%s voluntary + %s involuntary per request at %s", num(x.Server.CtxVolPerReq.Median), num(x.Server.CtxInvolPerReq.Median), hiL)
+	}
+	cpuOf := func(cfg string) string {
+		var parts []string
+		for _, l := range []string{"1 core(s)", "2 core(s)"} {
+			if x := get(f, "cpu", cfg, l); x != nil {
+				parts = append(parts, fmt.Sprintf("%s rps on %s", num(x.RPS.Median), strings.TrimSuffix(l, "(s)")+"s"))
+			}
+		}
+		if len(parts) == 0 {
+			return na
+		}
+		return code(cfg) + ": " + strings.Join(parts, ", ")
+	}
+	fastCPU := cpuOf(el)
+	if x := get(f, "cpu", "prefork-2", "2 core(s)"); x != nil {
+		fastCPU += fmt.Sprintf("; %s (uvicorn --workers 2): %s rps on 2 cores", code("prefork-2"), num(x.RPS.Median))
+	}
+	pitfall := na
+	if lp, ok := loopLabel(); ok {
+		var parts []string
+		for _, cfg := range []string{"eventloop-inline", "eventloop-pool", "eventloop-async"} {
+			if x := get(f, "blocking-in-loop", cfg, lp); x != nil && x.Canary != nil {
+				parts = append(parts, fmt.Sprintf("%s %s ms", strings.TrimPrefix(cfg, "eventloop-"), num(x.Canary.P99Ms.Median)))
+			}
+		}
+		if len(parts) > 0 {
+			pitfall = "canary p99 with a blocking call: " + strings.Join(parts, ", ")
+		}
+	}
+	r.table([]string{"aspect", "Spring MVC, per the seed", "measured: " + code(os), "FastAPI, per the seed", "measured: FastAPI's twins"}, [][]string{
+		{"core unit", "OS threads", threadsAt(os, lowL), "coroutines on one event-loop thread", threadsAt(el, lowL)},
+		{"request handling", "a pool thread is dedicated to each request from start to finish", growth(os), "the loop schedules a coroutine per request", growth(el)},
+		{"I/O handling, I/O-bound throughput", "blocking: the thread sits idle while it waits", tput(os), "non-blocking: the loop serves others while a coroutine awaits", tput(el)},
+		{"concurrency", "as many requests as threads (200–400)", capOf(os), "one thread handles thousands of I/O-bound connections", capOf(el)},
+		{"memory per connection", "each OS thread costs significant stack memory", mem(os), "coroutines are lightweight", mem(el)},
+		{"context switching", "overhead grows with the number of threads", ctxs(os), "far lower than threads", ctxs(el)},
+		{"parallelism, CPU-bound throughput", "threads run on every core; good for CPU-bound handlers", cpuOf("blocking-goroutine") + " (stand-in: the cpu scenario runs goroutines, not the 200-thread mode)", "one loop is one core; parallelism needs worker processes", fastCPU},
+		{"the blocking pitfall", "blocking is the model: a blocked handler holds only its own thread", "not applicable", "a blocking call inside async def stalls every request on the loop; run_in_threadpool avoids it", pitfall},
+	})
+
+	var s []string
+	if o, e := row(os, hiL), row(el, hiL); o != nil && e != nil {
+		s = append(s, fmt.Sprintf("The trade shows in a few numbers. With %s connections each waiting %d ms, Spring MVC's twin served %s rps on %s threads, %s of what the clients allowed: its %s are the limit, not the CPU.",
+			inum(o.Point.Conns), o.Point.Ms, num(o.RPS.Median), num(o.Server.ThreadsPeak.Median), pctOfC(o), capText(os)),
+			fmt.Sprintf("FastAPI's twin served %s rps (%s) on %s threads.", num(e.RPS.Median), pctOfC(e), num(e.Server.ThreadsPeak.Median)))
+	}
+	ico, err1 := verdict.InFlightCost(f, os, verdict.ThreadCap())
+	ice, err2 := verdict.InFlightCost(f, el, verdict.ThreadCap())
+	if err1 == nil && err2 == nil {
+		s = append(s, fmt.Sprintf("Each extra request in flight cost the thread-per-request server %s and %s threads, against %s on the event loop.",
+			size(ico.RSSBytes.Median), num(ico.Threads.Median), size(ice.RSSBytes.Median)))
+	}
+	if lp, ok := loopLabel(); ok {
+		inl, as := get(f, "blocking-in-loop", "eventloop-inline", lp), get(f, "blocking-in-loop", el, lp)
+		if inl != nil && as != nil && inl.Canary != nil && as.Canary != nil {
+			s = append(s, fmt.Sprintf("The event loop's weak spot is the one the seed names: a blocking call inside the loop took a bystander's p99 from %s ms to %s ms.",
+				num(as.Canary.P99Ms.Median), num(inl.Canary.P99Ms.Median)))
+		}
+	}
+	r.p(s...)
+	r.chart(chartIOWait, "Measured throughput (solid) against Little's bound (dashed) for each configuration: the bound is c ÷ wait, or the configured threads or pool ÷ wait where they are fewer than c.")
+	r.chart(chartCanary, "p99 of a slow /plaintext canary on its own connections while the loop serves /io load: the blocked loop (inline) against a pool and the async loop.")
+}
+
+// ---- METRICS (seed 000) -------------------------------------------------------
+
+func (r *renderer) metricsTable() {
+	f := r.f
+	r.h(2, "The METRICS connection table")
+	pts := func(scn string) string {
+		var l []string
+		if sc, ok := catalog.ScenarioByName(scn); ok {
+			for _, p := range sc.Points {
+				l = append(l, p.Label)
+			}
+		}
+		return strings.Join(l, ", ")
+	}
+	r.p("Seed 000 quotes how many connections each kind of system handles. Here a model holds a concurrency when its p99 stays within "+
+		fmt.Sprintf("%s× the wait (%s ms) and no request fails", num(verdict.P99WaitFactor), num(verdict.P99WaitFactor*waitOf(f))),
+		fmt.Sprintf("(io-wait: %s), or, for idle keep-alive connections, when every connection stays open and a probe's p99 stays within the same %s ms (idle-connections: %s).",
+			pts("io-wait"), num(verdict.P99WaitFactor*waitOf(f)), pts("idle-connections")),
+		"A bracket such as \"≥ 1,000, < 5,000\" means the model held the first point and not the next: the tested points are as fine as the measurement gets.",
+		fmt.Sprintf("Nothing here can exceed the nofile cap of %s descriptors per process.", inum(int(f.Environment.NofileLimit))))
+	var rows [][]string
+	for _, m := range r.metrics {
+		seed := m.Seed
+		if m.SeedNote != "" {
+			seed += " (" + m.SeedNote + ")"
+		}
+		rows = append(rows, []string{seed, m.SeedRange(), m.StandIn, m.Measured.String(), bold(string(m.Outcome)) + ": " + m.Why})
+	}
+	r.table([]string{"seed's row", "seed's range", "stand-in here", "measured", "outcome"}, rows)
+	var crow [][]string
+	for _, c := range r.caps {
+		crow = append(crow, []string{code(c.Config), c.Active.String(), c.Idle.String()})
+	}
+	if len(crow) > 0 {
+		r.p("Every configuration's brackets:")
+		r.table([]string{"configuration", "requests in flight held (io-wait)", "idle connections held"}, crow)
+	}
+	v := r.claim(10)
+	r.p(fmt.Sprintf("Claim 10 is %s: %s.", outcome(v.Outcome), strings.TrimPrefix(v.Reason, "not measured: ")),
+		fmt.Sprintf("The seed's numbers are not limits of the operating system: the thread-per-request server's limit comes from its %d threads (queueing doubles the wait at about 2 × %d requests in flight), the event loop's from its CPU, and every one of them from the file descriptors it may hold.",
+			verdict.ThreadCap(), verdict.ThreadCap()))
+	r.chart(chartIdle, "Server RSS while holding idle keep-alive connections; the first point of each line is the RSS before they were opened.")
+}
+
+func waitOf(f *results.File) float64 {
+	if sc, ok := catalog.ScenarioByName("io-wait"); ok {
+		for _, p := range sc.Points {
+			if p.Ms > 0 {
+				return float64(p.Ms)
+			}
+		}
+	}
+	return 0
+}
+
+// ---- sync against async per task type (seed 002) ------------------------------
+
+func (r *renderer) taskTypes() {
+	f := r.f
+	r.h(2, "Sync against async, per task type")
+	r.p("Seed 002 ends with a table: synchronous code is best for CPU-bound tasks, asynchronous code for I/O-bound ones.",
+		fmt.Sprintf("Here \"best\" is the higher median throughput; within %s of each other is a tie.", pct(verdict.OneCoreSpread)))
+	var rows [][]string
+	for _, t := range r.tasks {
+		seedSync, seedAsync := "", ""
+		if t.SeedBest == "sync" {
+			seedSync, seedAsync = "best", "–"
+		} else {
+			seedSync, seedAsync = "slower", "best"
+		}
+		if t.Missing != "" {
+			rows = append(rows, []string{t.Task, seedSync, seedAsync, "not measured", "not measured", "–", bold(string(verdict.NotMeasured)) + ": " + t.Missing})
+			continue
+		}
+		rows = append(rows, []string{t.Task + " (" + t.Where + ")", seedSync, seedAsync,
+			code(t.Sync) + ": " + stat(t.SyncRow.RPS, "rps"), code(t.Async) + ": " + stat(t.AsyncRow.RPS, "rps"),
+			fmt.Sprintf("%s (async ÷ sync = %s)", bold(t.Best), times(t.Ratio)), agreement(t)})
+	}
+	if l := prefer(f, "io-wait", "c=1000", "blocking-os", "eventloop-async"); l != "" {
+		o, e := get(f, "io-wait", "blocking-os", l), get(f, "io-wait", "eventloop-async", l)
+		rows = append(rows, []string{"blocking (" + "io-wait, " + l + ")", "blocks until complete", "non-blocking, can switch tasks",
+			fmt.Sprintf("%s: %s threads held", code("blocking-os"), num(o.Server.ThreadsPeak.Median)),
+			fmt.Sprintf("%s: %s threads", code("eventloop-async"), num(e.Server.ThreadsPeak.Median)), "–", "shown for the mechanism"})
+	}
+	r.table([]string{"task", "synchronous, per the seed", "asynchronous, per the seed", "measured sync", "measured async", "best here", "agrees with the seed?"}, rows)
+	if g := get(f, "io-wait", "blocking-goroutine", prefer(f, "io-wait", "c=1000", "blocking-goroutine")); g != nil {
+		r.p(fmt.Sprintf("Go's own answer sits between the columns: %s runs sync-looking code on a runtime that parks goroutines instead of threads, and served %s rps at %s on %s threads.",
+			code("blocking-goroutine"), num(g.RPS.Median), g.Point.Label, num(g.Server.ThreadsPeak.Median)))
+	}
+	r.chart(chartCPU, "CPU-bound throughput per configuration on 1 and 2 server cores: loops and workers against cores.")
+}
+
+func agreement(t verdict.TaskRow) string {
+	switch t.Outcome {
+	case verdict.Reproduced:
+		return bold("yes")
+	case verdict.Partly:
+		return bold("partly") + ": a tie, no side is best"
+	case verdict.Refuted:
+		return bold("no") + ": the other side is faster"
+	}
+	return string(t.Outcome)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,163 @@
+package verdict
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/serverlab/lab/loadgen/results"
+)
+
+// Number formatting shared by the verdicts and the report, so that a number
+// reads the same in a reason and in a table. Every function is pure and
+// deterministic (fixed precision, no locale).
+
+// Num formats x with a precision that suits its size: thousands separators
+// from 1,000 up, one decimal from 10, two from 1, and three significant
+// digits below 1. NaN and ±Inf read "–".
+func Num(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "–"
+	}
+	a := math.Abs(x)
+	var s string
+	switch {
+	case a >= 1000:
+		s = group(strconv.FormatFloat(math.Round(x), 'f', 0, 64))
+	case a >= 100:
+		s = strconv.FormatFloat(x, 'f', 0, 64)
+	case a >= 10:
+		s = strconv.FormatFloat(x, 'f', 1, 64)
+	case a >= 1:
+		s = strconv.FormatFloat(x, 'f', 2, 64)
+	case a == 0:
+		s = "0"
+	default:
+		s = strconv.FormatFloat(x, 'g', 3, 64)
+		if strings.Contains(s, "e") {
+			s = strconv.FormatFloat(x, 'f', 6, 64)
+			s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+		}
+	}
+	if s == "-0" || s == "-0.0" || s == "-0.00" {
+		s = s[1:]
+	}
+	return s
+}
+
+// group inserts thousands separators into an integer string.
+func group(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// Int formats a count with thousands separators.
+func Int(n int) string { return group(strconv.Itoa(n)) }
+
+// Pct formats a fraction as a percentage: 0.853 → "85%", 0.042 → "4.2%".
+func Pct(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "–"
+	}
+	p := 100 * x
+	if math.Abs(p) < 10 {
+		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+	}
+	return strconv.FormatFloat(p, 'f', 0, 64) + "%"
+}
+
+// Times formats a ratio as a multiple: 2.04 → "2.04×".
+func Times(x float64) string { return Num(x) + "×" }
+
+// Bytes formats a byte count in KiB or MiB.
+func Bytes(x float64) string {
+	switch a := math.Abs(x); {
+	case a >= 1<<20:
+		return Num(x/(1<<20)) + " MiB"
+	case a >= 1<<10:
+		return Num(x/(1<<10)) + " KiB"
+	default:
+		return Num(x) + " B"
+	}
+}
+
+// Stat formats a statistic as "median unit [min–max]". The bracket is left
+// out when there was one repetition or the spread rounds away; a Stat with
+// no values reads "–".
+func Stat(s results.Stat, unit string) string {
+	return StatWith(s, unit, Num)
+}
+
+// StatWith is Stat with another number format (Bytes, Pct, Times).
+func StatWith(s results.Stat, unit string, f func(float64) string) string {
+	if s.N == 0 {
+		return "–"
+	}
+	u := ""
+	if unit != "" {
+		u = " " + unit
+	}
+	med := f(s.Median) + u
+	lo, hi := f(s.Min), f(s.Max)
+	if s.N <= 1 || lo == hi {
+		return med
+	}
+	return med + " [" + lo + "–" + hi + "]"
+}
+
+// Derived statistics. A number computed from two rows has no repetitions of
+// its own; its spread is the widest combination of its inputs' minima and
+// maxima (interval arithmetic), which never understates it.
+
+func ratio(a, b results.Stat) results.Stat {
+	r := results.Stat{N: min(a.N, b.N)}
+	if b.Median != 0 {
+		r.Median = a.Median / b.Median
+	}
+	if b.Max > 0 && b.Min > 0 && a.Min >= 0 {
+		r.Min, r.Max = a.Min/b.Max, a.Max/b.Min
+	} else {
+		r.Min, r.Max = r.Median, r.Median
+	}
+	return r
+}
+
+func diff(a, b results.Stat) results.Stat {
+	return results.Stat{Median: a.Median - b.Median, Min: a.Min - b.Max, Max: a.Max - b.Min, N: min(a.N, b.N)}
+}
+
+func plus(a, b results.Stat) results.Stat {
+	return results.Stat{Median: a.Median + b.Median, Min: a.Min + b.Min, Max: a.Max + b.Max, N: min(a.N, b.N)}
+}
+
+// scale multiplies s by k > 0.
+func scale(s results.Stat, k float64) results.Stat {
+	return results.Stat{Median: s.Median * k, Min: s.Min * k, Max: s.Max * k, N: s.N}
+}
+
+// inverse is k ÷ s, for k > 0 and s > 0.
+func inverse(k float64, s results.Stat) results.Stat {
+	r := results.Stat{N: s.N}
+	if s.Median > 0 {
+		r.Median = k / s.Median
+	}
+	if s.Min > 0 && s.Max > 0 {
+		r.Min, r.Max = k/s.Max, k/s.Min
+	} else {
+		r.Min, r.Max = r.Median, r.Median
+	}
+	return r
+}

@@ -1,0 +1,529 @@
+package verdict
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/serverlab/lab/loadgen/catalog"
+	"github.com/serverlab/lab/loadgen/results"
+)
+
+// ---- the WSGI/ASGI 2×2 (claim 11) -----------------------------------------
+
+// Cell is one cell of seed 000's "Django server stats" 2×2, measured on the
+// code-x-server scenario. Sequential calls stand for sync code, gathered
+// calls for async code; a thread-per-request server stands for a sync
+// (WSGI) server, an event loop for an async (ASGI) one.
+type Cell struct {
+	Code, Server string // "sync" or "async"
+	Config       string
+	Label        string // the point: "calls=3 seq"
+	SeedSays     string // the seed's result for this cell: the code's style
+	Row          *results.Row
+	Missing      string // why the cell was not measured ("" when it was)
+
+	// Slots is the configured concurrency cap at this point (threads, pool
+	// threads, or the client's connections when nothing lower caps it), and
+	// SlotKind names it.
+	Slots    int
+	SlotKind string
+	// SumMs and MaxMs are the sum and the largest of the request's waits.
+	SumMs, MaxMs float64
+	// HoldMs is how long each slot was held per request: slots ÷ rps
+	// (Little's law applied to the slots, which are all busy when c >
+	// slots). Held for the sum of the waits: one wait at a time (sync);
+	// for the largest: the waits overlapped (async).
+	HoldMs results.Stat
+	// Concurrency is the measured L = rps × mean latency: the requests in
+	// the server, queued or served. In a closed loop it is about c by
+	// construction, so it says how many waited for a slot, not how the
+	// slots behaved.
+	Concurrency results.Stat
+	BehavesAs   string // "sync", "async" or "CPU-bound", computed
+	Why         string // one line: the numbers behind BehavesAs
+}
+
+// Matches reports whether the computed behaviour is the seed's.
+func (c Cell) Matches() bool { return c.Missing == "" && strings.HasPrefix(c.BehavesAs, c.SeedSays) }
+
+// Cells computes the 2×2 from the code-x-server scenario, in the order
+// (sync code, sync server), (async code, sync server), (sync code, async
+// server), (async code, async server). The cells come from the catalog.
+func Cells(f *results.File) []Cell {
+	d := data{f}
+	sc, ok := catalog.ScenarioByName("code-x-server")
+	if !ok {
+		return nil
+	}
+	var cells []Cell
+	for _, cfgName := range sc.Configs {
+		cfg, _ := catalog.ConfigByName(cfgName)
+		for _, p := range sc.Points {
+			if !sc.Runs(cfgName, p) {
+				continue
+			}
+			c := Cell{Config: cfgName, Label: p.Label, Code: "async", Server: "sync"}
+			if p.Mode == "seq" {
+				c.Code = "sync"
+			}
+			if isAsync(cfg) {
+				c.Server = "async"
+			}
+			c.SeedSays = c.Code
+			c.evaluate(d, cfg, p)
+			cells = append(cells, c)
+		}
+	}
+	rank := func(c Cell) int {
+		r := 0
+		if c.Server == "async" {
+			r += 2
+		}
+		if c.Code == "async" {
+			r++
+		}
+		return r
+	}
+	for i := 1; i < len(cells); i++ { // insertion sort: stable, tiny
+		for j := i; j > 0 && rank(cells[j]) < rank(cells[j-1]); j-- {
+			cells[j], cells[j-1] = cells[j-1], cells[j]
+		}
+	}
+	return cells
+}
+
+func (c *Cell) evaluate(d data, cfg catalog.Config, p catalog.Point) {
+	c.Slots = slots(cfg, p)
+	switch cfg.Limit {
+	case catalog.LimitThreads:
+		c.SlotKind = "threads"
+	case catalog.LimitPool:
+		c.SlotKind = "pool threads"
+	case catalog.LimitLoops:
+		c.SlotKind = "loops"
+	default:
+		c.SlotKind = "connections"
+	}
+	if c.Slots != p.Conns && c.SlotKind == "connections" {
+		c.SlotKind = "slots"
+	}
+	c.MaxMs = float64(p.Ms)
+	c.SumMs = float64(p.Ms)
+	if p.Calls > 0 {
+		c.SumMs = float64(p.Calls * p.Ms)
+	}
+	r, err := d.row("code-x-server", c.Config, c.Label)
+	if err != nil {
+		c.Missing = err.Error()
+		return
+	}
+	c.Row = r
+	c.Concurrency = r.Concurrency
+	if r.RPS.Median <= 0 {
+		c.Missing = fmt.Sprintf("code-x-server %s at %s served nothing", c.Config, c.Label)
+		return
+	}
+	c.HoldMs = inverse(float64(c.Slots)*1000, r.RPS)
+	hold := c.HoldMs.Median
+	mid := math.Sqrt(c.SumMs * c.MaxMs) // halfway between max and sum, on a log scale
+	what := fmt.Sprintf("each of its %s %s held a request for %s ms", Int(c.Slots), c.SlotKind, Num(hold))
+	if c.SlotKind == "connections" {
+		what = fmt.Sprintf("each of its %s connections finished a request every %s ms", Int(c.Slots), Num(hold))
+	}
+	switch {
+	case hold <= mid:
+		c.BehavesAs = "async"
+		c.Why = what + fmt.Sprintf(", %s the %s ms largest wait: the waits overlapped", approx(hold, c.MaxMs), Num(c.MaxMs))
+	case cfg.Limit == catalog.LimitNone && cpuBound(d, r, cfg):
+		c.BehavesAs = "CPU-bound"
+		c.Why = what + fmt.Sprintf(" with the CPU %s busy: the CPU, not the waits, set the pace", Pct(r.Server.CPUUtil.Median))
+	default:
+		c.BehavesAs = "sync"
+		c.Why = what + fmt.Sprintf(", %s the %s ms sum of the waits: one wait at a time", approx(hold, c.SumMs), Num(c.SumMs))
+	}
+	if c.Concurrency.N > 0 && c.Concurrency.Median > float64(c.Slots)*(1+CellTolerance) {
+		c.Why += fmt.Sprintf("; %s requests were in the server (rps × mean latency), so about %s waited for one of the %s %s",
+			Num(c.Concurrency.Median), Num(c.Concurrency.Median-float64(c.Slots)), Int(c.Slots), c.SlotKind)
+	}
+}
+
+// approx says how hold compares with target: "≈" within CellTolerance,
+// else "X% above" or "X% below".
+func approx(hold, target float64) string {
+	if within(hold, target, CellTolerance) {
+		return "≈"
+	}
+	if hold > target {
+		return Pct(hold/target-1) + " above"
+	}
+	return Pct(1-hold/target) + " below"
+}
+
+// cpuBound reports whether the row's server used at least CPUBoundUtil of
+// the cores it could use.
+func cpuBound(d data, r *results.Row, cfg catalog.Config) bool {
+	cores := cpuCount(r.ServerCPUs)
+	if cores == 0 && d.f != nil {
+		cores = cpuCount(d.f.Environment.ServerCPUs)
+	}
+	if cfg.Parallelism > 0 && (cores == 0 || cfg.Parallelism < cores) {
+		cores = cfg.Parallelism
+	}
+	if cores == 0 {
+		cores = 1
+	}
+	return r.Server.CPUUtil.N > 0 && r.Server.CPUUtil.Median >= CPUBoundUtil*float64(cores)
+}
+
+// cpuCount counts the CPUs of a taskset list such as "0", "0-1" or "0,2-3".
+func cpuCount(list string) int {
+	n := 0
+	for _, part := range strings.Split(list, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b := a
+		var err2 error
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || b < a {
+			return 0
+		}
+		n += b - a + 1
+	}
+	return n
+}
+
+// ---- the METRICS connection table (claim 10) ------------------------------
+
+// Bracket is how much concurrency one configuration held, from the points
+// tested: it held Held, and the next point tested, Failed, was not held.
+// The true limit lies in [Held, Failed); with Failed 0 nothing above Held
+// was tested (or failed).
+type Bracket struct {
+	Config   string
+	Scenario string
+	Held     int    // highest concurrency held (0: none)
+	Failed   int    // lowest concurrency above Held not held (0: none)
+	FailWhy  string // why Failed was not held
+	Tested   int    // highest concurrency tried
+	None     string // why nothing was tested ("" when something was)
+}
+
+// String reads like "≥ 1,000, < 5,000 (c=5000: p99 312 ms > 100 ms)".
+func (b Bracket) String() string {
+	switch {
+	case b.None != "":
+		return "not measured (" + b.None + ")"
+	case b.Held == 0 && b.Failed > 0:
+		return fmt.Sprintf("< %s (%s)", Int(b.Failed), b.FailWhy)
+	case b.Failed > 0:
+		return fmt.Sprintf("≥ %s, < %s (%s)", Int(b.Held), Int(b.Failed), b.FailWhy)
+	default:
+		return fmt.Sprintf("≥ %s (the most tested)", Int(b.Held))
+	}
+}
+
+// Capacity is one configuration's active and idle brackets.
+type Capacity struct {
+	Config       string
+	Active, Idle Bracket
+}
+
+// Capacities returns the brackets of every configuration in io-wait or
+// idle-connections, in catalog order.
+func Capacities(f *results.File) []Capacity {
+	d := data{f}
+	seen := map[string]bool{}
+	var out []Capacity
+	for _, scn := range []string{"io-wait", "idle-connections"} {
+		for _, c := range d.configsOf(scn) {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			out = append(out, Capacity{Config: c, Active: activeBracket(d, c), Idle: idleBracket(d, c)})
+		}
+	}
+	return out
+}
+
+// activeBracket: io-wait points held with p99 ≤ P99WaitFactor × the wait
+// and no errors in any repetition.
+func activeBracket(d data, cfg string) Bracket {
+	return bracket(d, "io-wait", cfg, func(r *results.Row) string {
+		limit := P99WaitFactor * float64(r.Point.Ms)
+		switch {
+		case r.Errors.Max > 0:
+			return fmt.Sprintf("%s: %s errors", r.Point.Label, Num(r.Errors.Max))
+		case r.P99Ms.Median > limit:
+			return fmt.Sprintf("%s: p99 %s ms > %s ms", r.Point.Label, Num(r.P99Ms.Median), Num(limit))
+		}
+		return ""
+	})
+}
+
+// idleBracket: idle-connections points where every repetition held every
+// connection and the probe's p99 stayed ≤ P99WaitFactor × the io-wait wait.
+func idleBracket(d data, cfg string) Bracket {
+	limit := P99WaitFactor * waitMs()
+	return bracket(d, "idle-connections", cfg, func(r *results.Row) string {
+		for _, rp := range r.Reps {
+			if rp.Idle != nil && rp.Idle.Error != "" {
+				return fmt.Sprintf("%s: %s", r.Point.Label, rp.Idle.Error)
+			}
+		}
+		switch {
+		case r.Idle == nil:
+			return r.Point.Label + ": no idle measurement"
+		case r.Idle.Held.Min < float64(r.Idle.Wanted):
+			return fmt.Sprintf("%s: held %s of %s", r.Point.Label, Num(r.Idle.Held.Min), Int(r.Idle.Wanted))
+		case r.Errors.Max > 0:
+			return fmt.Sprintf("%s: %s errors", r.Point.Label, Num(r.Errors.Max))
+		case r.Idle.ProbeP99Ms.Median > limit:
+			return fmt.Sprintf("%s: probe p99 %s ms > %s ms", r.Point.Label, Num(r.Idle.ProbeP99Ms.Median), Num(limit))
+		}
+		return ""
+	})
+}
+
+// bracket walks a configuration's points by ascending concurrency; fail
+// returns why a measured row was not held ("" when it was).
+func bracket(d data, scn, cfg string, fail func(*results.Row) string) Bracket {
+	b := Bracket{Config: cfg, Scenario: scn}
+	if _, err := d.scenario(scn); err != nil {
+		b.None = err.Error()
+		return b
+	}
+	rows := d.allRows(scn, cfg)
+	if len(rows) == 0 {
+		b.None = fmt.Sprintf("%s has no %s rows", scn, cfg)
+		return b
+	}
+	type pt struct {
+		c   int
+		why string
+	}
+	var pts []pt
+	for _, r := range rows {
+		c := conc(r.Point)
+		b.Tested = max(b.Tested, c)
+		if _, err := d.row(scn, cfg, r.Point.Label); err != nil {
+			why := err.Error()
+			if r.Prevented != "" {
+				why = r.Point.Label + ": prevented: " + r.Prevented
+			}
+			pts = append(pts, pt{c, why})
+			continue
+		}
+		pts = append(pts, pt{c, fail(r)})
+	}
+	for _, p := range pts {
+		if p.why == "" && p.c > b.Held {
+			b.Held = p.c
+		}
+	}
+	for _, p := range pts {
+		if p.why != "" && p.c > b.Held && (b.Failed == 0 || p.c < b.Failed) {
+			b.Failed, b.FailWhy = p.c, p.why
+		}
+	}
+	return b
+}
+
+// better returns the bracket with the higher Held.
+func better(a, b Bracket) Bracket {
+	if a.None != "" {
+		return b
+	}
+	if b.None != "" || a.Held >= b.Held {
+		return a
+	}
+	return b
+}
+
+// Fit is how a measured bracket compares with a seed's range.
+type Fit string
+
+const (
+	Within       Fit = "within the seed's range"
+	Above        Fit = "above the seed's range"
+	Below        Fit = "below the seed's range"
+	Inconclusive Fit = "inconclusive"
+	Unmeasured   Fit = "not measured"
+)
+
+// MetricsRow is one row of seed 000's METRICS table against its stand-in.
+type MetricsRow struct {
+	Seed     string // the seed's row
+	Lo, Hi   int    // the seed's range
+	Approx   bool   // the seed wrote "~"
+	SeedNote string // the seed's own qualifier
+	StandIn  string // what the lab measured for it, in words
+	Measured Bracket
+	Outcome  Fit
+	Why      string // one line
+}
+
+// SeedRange formats the seed's range.
+func (m MetricsRow) SeedRange() string {
+	s := Int(m.Lo) + "–" + Int(m.Hi)
+	if m.Approx {
+		s = "~" + s
+	}
+	return s
+}
+
+// Metrics rebuilds the METRICS table. Request-handling rows compare the
+// in-flight requests a model held in io-wait; rows about connections use
+// the larger of that and the idle connections it held.
+func Metrics(f *results.File) []MetricsRow {
+	d := data{f}
+	caps := Capacities(f)
+	active := func(cfg string) Bracket {
+		for _, c := range caps {
+			if c.Config == cfg {
+				return c.Active
+			}
+		}
+		return Bracket{Config: cfg, None: cfg + " was not measured in io-wait"}
+	}
+	conns := func(cfg string) Bracket {
+		for _, c := range caps {
+			if c.Config == cfg {
+				return better(c.Active, c.Idle)
+			}
+		}
+		return Bracket{Config: cfg, None: cfg + " was not measured"}
+	}
+	bestOf := func(pick func(Capacity) Bracket) Bracket {
+		b := Bracket{None: "no configuration was measured"}
+		for _, c := range caps {
+			b = better(b, pick(c))
+		}
+		return b
+	}
+	nofile := ""
+	if d.f != nil && d.f.Environment.NofileLimit > 0 {
+		nofile = fmt.Sprintf("; nofile cap %s per process", Int(int(d.f.Environment.NofileLimit)))
+	}
+	rows := []MetricsRow{
+		{Seed: "Typical Linux system", Lo: 1000, Hi: 65000, SeedNote: "depends on tuning",
+			StandIn:  "the most connections any server held here, in flight or idle" + nofile,
+			Measured: bestOf(func(c Capacity) Bracket { return better(c.Active, c.Idle) })},
+		{Seed: "Python asyncio + aiohttp", Lo: 1000, Hi: 10000, SeedNote: "efficient",
+			StandIn: "eventloop-async (one loop): requests in flight", Measured: active("eventloop-async")},
+		{Seed: "Thread-based (e.g., requests)", Lo: 100, Hi: 500, Approx: true, SeedNote: "less efficient",
+			StandIn: "blocking-os (max 200 threads): requests in flight", Measured: active("blocking-os")},
+		{Seed: "Nginx default (worker_connections)", Lo: 1024, Hi: 4096, SeedNote: "per worker",
+			StandIn: "prefork-1 (one worker process): connections, in flight or idle", Measured: conns("prefork-1")},
+		{Seed: "\"approx 100–200 connections can be made parallel\"", Lo: 100, Hi: 200, SeedNote: "the seed's conclusion",
+			StandIn: "the most requests in flight any server held here", Measured: bestOf(func(c Capacity) Bracket { return c.Active })},
+	}
+	for i := range rows {
+		rows[i].Outcome, rows[i].Why = fit(rows[i].Measured, rows[i].Lo, rows[i].Hi)
+	}
+	return rows
+}
+
+// fit compares a bracket [Held, Failed) with a range [lo, hi].
+func fit(b Bracket, lo, hi int) (Fit, string) {
+	r := Int(lo) + "–" + Int(hi)
+	switch {
+	case b.None != "":
+		return Unmeasured, b.None
+	case b.Held > hi:
+		return Above, fmt.Sprintf("%s held %s, more than %s", b.Config, Int(b.Held), Int(hi))
+	case b.Held >= lo:
+		return Within, fmt.Sprintf("%s held %s, inside %s", b.Config, Int(b.Held), r)
+	case b.Failed > 0 && b.Failed <= lo:
+		return Below, fmt.Sprintf("%s failed at %s, before the range starts at %s", b.Config, Int(b.Failed), Int(lo))
+	case b.Failed > 0:
+		return Within, fmt.Sprintf("%s's limit lies between %s and %s, which overlaps %s", b.Config, Int(b.Held), Int(b.Failed), r)
+	}
+	return Inconclusive, fmt.Sprintf("%s held all it was tested with (%s), below the range's start at %s", b.Config, Int(b.Held), Int(lo))
+}
+
+// ---- sync against async per task type (seed 002) --------------------------
+
+// TaskRow is one row of seed 002's table ("best for"), measured.
+type TaskRow struct {
+	Task     string // "CPU-bound" or "I/O-bound"
+	SeedBest string // "sync" or "async"
+	Where    string // scenario and point
+	Sync     string // the sync configuration compared
+	Async    string // the async configuration compared
+	SyncRow  *results.Row
+	AsyncRow *results.Row
+	Best     string  // "sync", "async" or "tie", computed
+	Ratio    float64 // async ÷ sync throughput (medians)
+	Outcome  Outcome // reproduced: the seed's side is best; partly: a tie; refuted: the other side
+	Missing  string
+}
+
+// TaskTypes compares the best sync and async configuration per task type:
+// CPU-bound on the 1-core cpu point (sync: the fastest configuration that is
+// not an event loop), I/O-bound at the highest io-wait concurrency measured
+// on both blocking-os and eventloop-async. Within OneCoreSpread is a tie.
+func TaskTypes(f *results.File) []TaskRow {
+	d := data{f}
+	cpu := TaskRow{Task: "CPU-bound", SeedBest: "sync"}
+	if one, ok := cpuLabel(1); ok {
+		cpu.Where = "cpu, " + one
+		for _, cfg := range d.configsOf("cpu") {
+			r, err := d.row("cpu", cfg, one)
+			if err != nil {
+				continue
+			}
+			if isAsync(config(r)) {
+				if cfg == "eventloop-async" {
+					cpu.Async, cpu.AsyncRow = cfg, r
+				}
+			} else if cpu.SyncRow == nil || r.RPS.Median > cpu.SyncRow.RPS.Median {
+				cpu.Sync, cpu.SyncRow = cfg, r
+			}
+		}
+	}
+	if cpu.SyncRow == nil || cpu.AsyncRow == nil {
+		cpu.Missing = "the 1-core cpu point needs eventloop-async and one configuration that is not an event loop"
+	}
+	io := TaskRow{Task: "I/O-bound", SeedBest: "async", Sync: "blocking-os", Async: "eventloop-async"}
+	if ls := d.commonLabels("io-wait", 0, "blocking-os", "eventloop-async"); len(ls) > 0 {
+		l := ls[len(ls)-1]
+		io.Where = "io-wait, " + l
+		io.SyncRow, _ = d.row("io-wait", "blocking-os", l)
+		io.AsyncRow, _ = d.row("io-wait", "eventloop-async", l)
+	} else {
+		io.Missing = "io-wait has no concurrency measured on both blocking-os and eventloop-async"
+	}
+	out := []TaskRow{cpu, io}
+	for i := range out {
+		t := &out[i]
+		if t.Missing != "" {
+			t.Outcome = NotMeasured
+			continue
+		}
+		t.Ratio = t.AsyncRow.RPS.Median / t.SyncRow.RPS.Median
+		switch {
+		case math.Abs(t.Ratio-1) <= OneCoreSpread:
+			t.Best, t.Outcome = "tie", Partly
+		case t.Ratio > 1:
+			t.Best = "async"
+		default:
+			t.Best = "sync"
+		}
+		if t.Best != "tie" {
+			t.Outcome = Refuted
+			if t.Best == t.SeedBest {
+				t.Outcome = Reproduced
+			}
+		}
+	}
+	return out
+}

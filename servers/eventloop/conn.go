@@ -1,0 +1,375 @@
+package main
+
+// conn.go: one client connection on the event loop — parsing what arrives,
+// running each request in the server's handler style, and writing answers in
+// request order however they finish.
+
+import (
+	"context"
+	"syscall"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/serverlab/lab/internal/contract"
+)
+
+// maxInFlight bounds the pipelined requests a connection may have
+// unanswered; past it the loop stops parsing that connection's input until
+// answers drain (its bytes wait in gnet's buffer).
+const maxInFlight = 1024
+
+// connState is one client connection's HTTP/1.1 state, stored in the
+// gnet.Conn's context. The connection's event loop owns it: only code running
+// on that loop (gnet callbacks, and tasks handed to the loop with
+// EventLoop.Execute) reads or writes it. Handlers that run elsewhere — a
+// timer, a worker, a /stats goroutine — hold a *pending and give it back to
+// the loop; they never touch the connState.
+//
+// It is paid for every idle keep-alive connection, so it holds offsets and
+// flags, not buffers: scratch memory belongs to the loop.
+type connState struct {
+	c    gnet.Conn
+	loop *loopState
+	hp   headParser   // the head being read
+	body *bodyRequest // the request whose body is being read, or nil
+
+	// Answers go out in request order. Every request (and every
+	// "100 Continue") takes the next sequence number; sendSeq is the one
+	// the wire waits for; answers that finish early wait in held.
+	nextSeq, sendSeq uint32
+	finalSeq         uint32 // the answer after which the connection closes, if final
+	held             []heldResponse
+
+	deadline int64 // engine-clock nanoseconds at which the sweep closes it; 0: none
+	index    int32 // position in loop.conns
+
+	inFeed       bool // inside onTraffic: answers collect in loop.out
+	final        bool // finalSeq is set: no request after it is read
+	finalWritten bool // the final answer is written
+	paused       bool // maxInFlight reached: input waits
+	afterPOST    bool // the last request was a POST (net/http skips CR/LF after one)
+	headTimed    bool // deadline already counts the header-read timeout
+	draining     bool // write side shut: reading and dropping until EOF or the deadline
+	shutPending  bool // draining, but the write side shuts once gnet's buffer is empty
+	closed       bool // gnet closed it; late answers are dropped
+}
+
+// heldResponse is an answer that finished before an earlier one.
+type heldResponse struct {
+	seq uint32
+	b   []byte
+}
+
+// bodyRequest is a request resolved from its head whose body is still
+// arriving; it runs once the body is read. Rare, so it is allocated.
+type bodyRequest struct {
+	req  contract.Request
+	rerr *contract.Error
+	meta respMeta
+	dec  bodyDecoder
+}
+
+// onTraffic handles the bytes gnet has buffered for the connection.
+func (cs *connState) onTraffic() gnet.Action {
+	c := cs.c
+	if cs.draining {
+		_, _ = c.Discard(-1)
+		return gnet.None
+	}
+	data, _ := c.Peek(-1)
+	ls := cs.loop
+	ls.out = ls.out[:0]
+	cs.inFeed = true
+	n := cs.feed(data)
+	cs.inFeed = false
+	if n > 0 {
+		_, _ = c.Discard(n)
+	}
+	if len(ls.out) > 0 && !cs.closed {
+		_, _ = c.Write(ls.out) // on error gnet closes the connection (onClose runs)
+	}
+	cs.settle()
+	return gnet.None
+}
+
+// feed parses and runs every complete request in b and returns how many
+// bytes it used.
+func (cs *connState) feed(b []byte) int {
+	ls := cs.loop
+	off := 0
+	for !cs.final {
+		if cs.nextSeq-cs.sendSeq >= maxInFlight {
+			cs.paused = true
+			break
+		}
+		if br := cs.body; br != nil {
+			n, st, err := br.dec.decode(b[off:], nil)
+			off += n
+			if st == parseMore {
+				break
+			}
+			cs.body = nil
+			if st == parseError {
+				cs.refuse(err)
+				break
+			}
+			cs.serve(br.req, br.rerr, br.meta)
+			continue
+		}
+		rest := b[off:]
+		if len(rest) == 0 {
+			break
+		}
+		if cs.afterPOST {
+			// net/http tolerates CR/LF after a POST body: it peeks 4
+			// bytes and skips the leading CRs and LFs among them.
+			if len(rest) < 4 {
+				break
+			}
+			k := 0
+			for k < 4 && (rest[k] == '\r' || rest[k] == '\n') {
+				k++
+			}
+			off += k
+			cs.afterPOST = false
+			continue
+		}
+		var h head
+		st, err := cs.hp.parse(rest, &h, &ls.scratch)
+		if st == parseMore {
+			break
+		}
+		cs.hp = headParser{}
+		cs.headTimed = false
+		if st == parseError {
+			cs.refuse(err)
+			break
+		}
+		off += h.size
+		meta := metaOf(&h)
+		req, rerr := contract.Resolve(h.method, h.path, h.query)
+		cs.afterPOST = string(h.method) == "POST"
+		if h.continue100 {
+			seq := cs.nextSeq
+			cs.nextSeq++
+			cs.emit(seq, continue100Bytes)
+		}
+		if h.hasBody() {
+			cs.body = &bodyRequest{req: req, rerr: rerr, meta: meta, dec: newBodyDecoder(&h)}
+			continue
+		}
+		cs.serve(req, rerr, meta)
+	}
+	if cs.final {
+		return len(b) // nothing after the final request is read
+	}
+	return off
+}
+
+var continue100Bytes = []byte(continue100)
+
+// serve runs one request: the contract's refusal, or the handler style.
+func (cs *connState) serve(req contract.Request, rerr *contract.Error, meta respMeta) {
+	seq := cs.nextSeq
+	cs.nextSeq++
+	if meta.close {
+		cs.final, cs.finalSeq = true, seq
+	}
+	if rerr != nil {
+		cs.respond(seq, meta, rerr.Status, contract.ContentTypeJSON, rerr.AppendBody(cs.loop.body[:0]))
+		return
+	}
+	status, ctype, body, later := cs.run(seq, meta, req)
+	if !later {
+		cs.respond(seq, meta, status, ctype, body)
+	}
+}
+
+// run calls the handler style, turning a panic into a 500: gnet recovers
+// nothing, and a panic on the loop would end the process.
+func (cs *connState) run(seq uint32, meta respMeta, req contract.Request) (status int, ctype string, body []byte, later bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			cs.loop.srv.logPanic(r, req)
+			e := contract.ErrInternal
+			status, ctype, body, later = e.Status, contract.ContentTypeJSON, e.AppendBody(cs.loop.body[:0]), false
+		}
+	}()
+	return cs.loop.srv.style.run(cs, seq, meta, req)
+}
+
+// refuse answers a request the protocol layer refused, then closes.
+func (cs *connState) refuse(err *contract.Error) {
+	seq := cs.nextSeq
+	cs.nextSeq++
+	cs.final, cs.finalSeq = true, seq
+	cs.body = nil
+	cs.respond(seq, refusalMeta, err.Status, contract.ContentTypeJSON, err.AppendBody(cs.loop.body[:0]))
+}
+
+// respond writes (or holds) the answer to request seq. On the common path —
+// inside onTraffic, in order — it is built straight into the loop's output.
+func (cs *connState) respond(seq uint32, meta respMeta, status int, ctype string, body []byte) {
+	ls := cs.loop
+	if cs.inFeed && seq == cs.sendSeq && !cs.closed {
+		ls.out = appendResponse(ls.out, meta, status, ctype, body, &ls.srv.date)
+		ls.out = cs.advance(ls.out)
+		return
+	}
+	ls.resp = appendResponse(ls.resp[:0], meta, status, ctype, body, &ls.srv.date)
+	cs.emit(seq, ls.resp)
+}
+
+// emit writes the bytes of answer seq if the wire waits for it, followed by
+// any held answers that may now follow, or holds a copy.
+func (cs *connState) emit(seq uint32, resp []byte) {
+	if cs.closed || cs.finalWritten {
+		return
+	}
+	if seq != cs.sendSeq {
+		cs.held = append(cs.held, heldResponse{seq: seq, b: append([]byte(nil), resp...)})
+		return
+	}
+	ls := cs.loop
+	if cs.inFeed {
+		ls.out = append(ls.out, resp...)
+		ls.out = cs.advance(ls.out)
+		return
+	}
+	buf := cs.advance(append(ls.wbuf[:0], resp...))
+	_, _ = cs.c.Write(buf)
+	ls.wbuf = buf[:0]
+}
+
+// advance records that the answer the wire waited for is in dst, and
+// appends the held answers that now follow it.
+func (cs *connState) advance(dst []byte) []byte {
+	for {
+		written := cs.sendSeq
+		cs.sendSeq++
+		if cs.final && written == cs.finalSeq {
+			cs.finalWritten = true
+			cs.held = nil
+			return dst
+		}
+		i := cs.heldIndex(cs.sendSeq)
+		if i < 0 {
+			if len(cs.held) == 0 {
+				cs.held = nil // let an idle connection drop the slice
+			}
+			return dst
+		}
+		dst = append(dst, cs.held[i].b...)
+		last := len(cs.held) - 1
+		cs.held[i] = cs.held[last]
+		cs.held[last] = heldResponse{}
+		cs.held = cs.held[:last]
+	}
+}
+
+func (cs *connState) heldIndex(seq uint32) int {
+	for i := range cs.held {
+		if cs.held[i].seq == seq {
+			return i
+		}
+	}
+	return -1
+}
+
+// settle brings the connection's deadline and state up to date after
+// input or an answer: close once the final answer is out, resume paused
+// input, and pick the timeout that applies now.
+func (cs *connState) settle() {
+	if cs.closed || cs.draining || cs.inFeed { // onTraffic settles once its output is written
+		return
+	}
+	srv := cs.loop.srv
+	if cs.finalWritten {
+		cs.beginClose()
+		return
+	}
+	if cs.paused && cs.nextSeq-cs.sendSeq < maxInFlight/2 {
+		cs.paused = false
+		_ = cs.c.Wake(nil) // onTraffic again, for the bytes that waited
+	}
+	now := srv.clock.Load()
+	switch {
+	case cs.body != nil:
+		cs.deadline = now + int64(srv.cfg.idleTimeout) // a body must keep coming
+	case cs.c.InboundBuffered() > 0 && !cs.paused:
+		if !cs.headTimed { // part of a head: the header-read timeout runs from its first byte
+			cs.deadline = now + int64(srv.cfg.readHeaderTimeout)
+			cs.headTimed = true
+		}
+	case cs.nextSeq != cs.sendSeq:
+		cs.deadline = 0 // handlers are bounded; wait for them
+	default:
+		cs.deadline = now + int64(srv.cfg.idleTimeout) // idle keep-alive
+		cs.headTimed = false
+	}
+}
+
+// beginClose shuts the write side once the final answer is out and keeps
+// reading (and dropping) until the client closes or the linger deadline,
+// so that unread input does not make the kernel reset the connection
+// before the client has read the answer (net/http's closeWriteAndWait).
+func (cs *connState) beginClose() {
+	cs.draining = true
+	cs.deadline = cs.loop.srv.clock.Load() + int64(cs.loop.srv.cfg.linger)
+	cs.shutPending = true
+	cs.tryShutdown()
+}
+
+func (cs *connState) tryShutdown() {
+	if cs.shutPending && cs.c.OutboundBuffered() == 0 {
+		cs.shutPending = false
+		_ = syscall.Shutdown(cs.c.Fd(), syscall.SHUT_WR)
+	}
+}
+
+// onClose runs when gnet has closed the connection.
+func (cs *connState) onClose() {
+	cs.closed = true
+	cs.held = nil
+	cs.body = nil
+	cs.loop.remove(cs)
+	cs.loop.srv.open.Add(-1)
+}
+
+// pending is a request answered after the loop's synchronous pass: by a
+// timer, a pool worker, the dependency client or a /stats goroutine. Its
+// creator fills status, ctype and body (on any goroutine), then hands it to
+// the connection's loop with EventLoop.Execute; from then on the loop owns
+// it, and Run writes the answer in order.
+type pending struct {
+	cs     *connState // read only on the loop
+	loop   gnet.EventLoop
+	seq    uint32
+	meta   respMeta
+	req    contract.Request
+	status int
+	ctype  string
+	body   []byte
+}
+
+func (cs *connState) newPending(seq uint32, meta respMeta, req contract.Request) *pending {
+	return &pending{cs: cs, loop: cs.loop.el, seq: seq, meta: meta, req: req}
+}
+
+// done records the answer and hands the pending to its loop. Safe from any
+// goroutine; the caller must not touch p afterwards.
+func (p *pending) done(status int, ctype string, body []byte) {
+	p.status, p.ctype, p.body = status, ctype, body
+	_ = p.loop.Execute(context.Background(), p) // fails only when the engine is shutting down
+}
+
+// Run writes the answer on the loop (gnet.Runnable).
+func (p *pending) Run(context.Context) error {
+	cs := p.cs
+	if cs.closed {
+		return nil
+	}
+	cs.respond(p.seq, p.meta, p.status, p.ctype, p.body)
+	cs.settle()
+	return nil
+}

@@ -1,0 +1,150 @@
+// Command eventloop is the lab's event-loop server: a gnet v2 reactor with
+// its own incremental HTTP/1.1 handling, serving the lab's endpoint contract
+// in one of three handler styles:
+//
+//	-handler async   waits are timers and fan-out calls are non-blocking
+//	                 sockets on the loop (FastAPI "async def" with await)
+//	-handler pool    the handler runs blocking on -pool-size workers and the
+//	                 answer returns to the loop (FastAPI "def", run_in_threadpool)
+//	-handler inline  the handler blocks the loop itself (a blocking call
+//	                 inside "async def": the pitfall)
+//
+// -loops N runs N reactors (default 1, like one uvicorn worker).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/serverlab/lab/internal/limits"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "eventloop:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run starts the server with the given flags and serves until SIGINT or
+// SIGTERM, then shuts down gracefully and returns nil.
+func run(args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := log.New(stderr, "", log.LstdFlags)
+	nofile, err := limits.RaiseNofile()
+	if err != nil {
+		logger.Printf("eventloop: %v (serving with soft limit %d)", err, nofile)
+	}
+	cfg.nofile = nofile
+	addr, err := checkAddr(cfg.addr)
+	if err != nil {
+		return err
+	}
+	s, err := newServer(cfg, logger)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		logger.Printf("eventloop: shutting down")
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := s.stop(sctx); err != nil {
+			logger.Printf("eventloop: shutdown: %v", err)
+		}
+	}()
+
+	s.ready = func() {
+		fmt.Fprintf(stdout, "eventloop: gnet reactor, handler=%s, loops=%d%s, listening on http://%s "+
+			"(pid %d, nofile %d, header timeout %v, idle timeout %v)\n",
+			cfg.handler, cfg.loops, describeStyle(cfg), addr, os.Getpid(), nofile, cfg.readHeaderTimeout, cfg.idleTimeout)
+	}
+	if err := s.serve(addr); err != nil {
+		return fmt.Errorf("engine stopped: %w", err)
+	}
+	return nil
+}
+
+func describeStyle(cfg config) string {
+	s := ""
+	if cfg.handler == "pool" {
+		s += fmt.Sprintf(", pool-size=%d", cfg.poolSize)
+	}
+	if cfg.dependency != "" {
+		s += ", dependency=" + cfg.dependency
+	}
+	return s
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("eventloop", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
+	fs.IntVar(&cfg.loops, "loops", 1, "number of event loops (reactors)")
+	fs.StringVar(&cfg.handler, "handler", "async", "handler style: async, pool or inline")
+	fs.IntVar(&cfg.poolSize, "pool-size", 40, "workers of the pool style (anyio's default thread limit is 40)")
+	fs.StringVar(&cfg.dependency, "dependency", "", "host:port of the /fanout dependency (another eventloop server)")
+	fs.IntVar(&cfg.depConns, "dependency-conns", 16, "async style: dependency connections per loop")
+	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request head")
+	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive idle timeout")
+	fs.DurationVar(&cfg.linger, "linger", 500*time.Millisecond, "how long a closing connection reads and drops input")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: eventloop [flags]\n\nThe lab's event-loop server (gnet). Flags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	switch {
+	case cfg.loops < 1:
+		return cfg, errors.New("-loops must be at least 1")
+	case cfg.poolSize < 1:
+		return cfg, errors.New("-pool-size must be at least 1")
+	case cfg.depConns < 1:
+		return cfg, errors.New("-dependency-conns must be at least 1")
+	case cfg.readHeaderTimeout <= 0 || cfg.idleTimeout <= 0 || cfg.linger <= 0:
+		return cfg, errors.New("timeouts must be positive")
+	}
+	return cfg, nil
+}
+
+// checkAddr refuses an address without a host (the lab never listens on
+// all interfaces), makes sure nothing else holds the port — gnet binds with
+// SO_REUSEPORT, which would silently share it with a stale server — and
+// resolves port 0 to a free port, so that every loop binds the same one.
+func checkAddr(addr string) (string, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	if host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+		return "", fmt.Errorf("-addr %q: give a host, e.g. 127.0.0.1:8080; the lab does not listen on all interfaces", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	resolved := ln.Addr().String()
+	return resolved, ln.Close()
+}

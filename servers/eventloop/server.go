@@ -1,0 +1,308 @@
+package main
+
+// server.go: the gnet reactor — engine events, the loops' shared state,
+// deadlines, and start/stop. This is the one file that knows gnet's
+// EventHandler; conn.go holds the per-connection protocol.
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/serverlab/lab/internal/contract"
+)
+
+// config is the server's flags.
+type config struct {
+	addr              string
+	loops             int
+	handler           string // async, pool or inline
+	poolSize          int
+	dependency        string // host:port, or empty
+	depConns          int    // async fan-out: dependency connections per loop
+	readHeaderTimeout time.Duration
+	idleTimeout       time.Duration
+	linger            time.Duration // how long a closing connection drains input
+	nofile            uint64        // the soft RLIMIT_NOFILE in force
+}
+
+// tick is how often the engine clock, the Date header and the deadline
+// sweeps run.
+const tick = 100 * time.Millisecond
+
+// server is the gnet event handler. Its fields are set before the engine
+// starts and read-only afterwards, except those marked otherwise.
+type server struct {
+	gnet.BuiltinEventEngine
+
+	cfg     config
+	log     *log.Logger
+	style   style
+	pool    *poolStyle     // pool style only
+	model   contract.Model // pool and inline styles: blocking waits and calls
+	depAddr *net.TCPAddr   // async style with -dependency
+	shedAt  int            // accepted fds at or above this are refused (nofile headroom)
+
+	open  atomic.Int64 // open client connections (not dependency ones)
+	clock atomic.Int64 // engine clock: unix nanoseconds, refreshed every tick
+	date  dateCache
+
+	eng    gnet.Engine   // set in OnBoot
+	booted chan struct{} // closed in OnBoot
+
+	loopsMu sync.Mutex
+	loops   map[gnet.EventLoop]*loopState
+
+	lastShedLog atomic.Int64
+
+	// ready, when set, runs once the listener accepts connections.
+	ready func()
+
+	// hook, when set (tests only), runs before every handler and may panic.
+	hook func(contract.Request)
+}
+
+func newServer(cfg config, logger *log.Logger) (*server, error) {
+	s := &server{cfg: cfg, log: logger, booted: make(chan struct{}), loops: map[gnet.EventLoop]*loopState{}}
+	s.clock.Store(time.Now().UnixNano())
+	s.date.refresh(time.Now())
+	s.model = contract.Model{Wait: blockingSleep, Stats: s.appendStats}
+	reserve := 64 // stdio, epoll, eventfds, listeners, /proc reads
+	switch cfg.handler {
+	case "async":
+		s.style = asyncStyle{s}
+		if cfg.dependency != "" {
+			a, err := net.ResolveTCPAddr("tcp", cfg.dependency)
+			if err != nil {
+				return nil, fmt.Errorf("-dependency %q: %w", cfg.dependency, err)
+			}
+			s.depAddr = a
+			reserve += cfg.loops * cfg.depConns
+		}
+	case "pool", "inline":
+		if cfg.dependency != "" {
+			s.model.Call = newBlockingClient(cfg.dependency).call
+			reserve += maxBlockingConns
+		}
+		if cfg.handler == "inline" {
+			s.style = inlineStyle{s}
+		} else {
+			s.pool = newPoolStyle(s, cfg.poolSize)
+			s.style = s.pool
+		}
+	default:
+		return nil, fmt.Errorf("-handler %q: want async, pool or inline", cfg.handler)
+	}
+	if cfg.nofile > uint64(reserve) {
+		s.shedAt = int(cfg.nofile) - reserve
+	}
+	return s, nil
+}
+
+func (s *server) modelName() string { return "eventloop/" + s.cfg.handler }
+
+// serve runs the engine on addr until stop is called or it fails.
+func (s *server) serve(addr string) error {
+	defer func() {
+		if s.pool != nil {
+			s.pool.stop()
+		}
+	}()
+	return gnet.Run(s, "tcp://"+addr,
+		gnet.WithNumEventLoop(s.cfg.loops),
+		gnet.WithReusePort(true), // each loop accepts on its own listener
+		gnet.WithTicker(true),
+		gnet.WithLogger(gnetLogger{s.log}),
+	)
+}
+
+// stop shuts the engine down gracefully: listeners and connections close,
+// loops exit, serve returns. Safe from any goroutine.
+func (s *server) stop(ctx context.Context) error {
+	select {
+	case <-s.booted:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.eng.Stop(ctx)
+}
+
+// OnBoot runs once the engine is ready.
+func (s *server) OnBoot(eng gnet.Engine) gnet.Action {
+	s.eng = eng
+	close(s.booted)
+	if s.ready != nil {
+		s.ready()
+	}
+	return gnet.None
+}
+
+// OnOpen runs on the loop of a new connection: a client, or one of the
+// async style's dependency connections (whose context is already set).
+func (s *server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if dc, ok := c.Context().(*depConn); ok {
+		dc.opened(c)
+		return nil, gnet.None
+	}
+	// Linux gives the lowest free fd: a high one means the table is nearly
+	// full. Refusing here keeps accept itself from failing with EMFILE,
+	// which makes gnet stop the whole engine.
+	if s.shedAt > 0 && c.Fd() >= s.shedAt {
+		s.logShed(c.Fd())
+		return shedResponse, gnet.Close
+	}
+	ls := s.loopOf(c.EventLoop())
+	cs := &connState{c: c, loop: ls, headTimed: true,
+		deadline: s.clock.Load() + int64(s.cfg.readHeaderTimeout)}
+	ls.add(cs)
+	c.SetContext(cs)
+	s.open.Add(1)
+	return nil, gnet.None
+}
+
+// OnTraffic runs on a connection's loop when it has new bytes.
+func (s *server) OnTraffic(c gnet.Conn) gnet.Action {
+	switch x := c.Context().(type) {
+	case *connState:
+		return x.onTraffic()
+	case *depConn:
+		return x.onTraffic()
+	}
+	return gnet.Close
+}
+
+// OnClose runs on a connection's loop once gnet has closed it.
+func (s *server) OnClose(c gnet.Conn, _ error) gnet.Action {
+	switch x := c.Context().(type) {
+	case *connState:
+		x.onClose()
+	case *depConn:
+		x.onClose()
+	}
+	return gnet.None
+}
+
+// OnTick runs on gnet's ticker goroutine, not on a loop: it refreshes the
+// clock and the Date header and hands each loop its deadline sweep.
+func (s *server) OnTick() (time.Duration, gnet.Action) {
+	now := time.Now()
+	s.clock.Store(now.UnixNano())
+	s.date.refresh(now)
+	s.loopsMu.Lock()
+	for _, ls := range s.loops {
+		_ = ls.el.Execute(context.Background(), ls.sweeper)
+	}
+	s.loopsMu.Unlock()
+	return tick, gnet.None
+}
+
+// loopOf returns the state of a loop, made on its first connection. Safe
+// from any goroutine.
+func (s *server) loopOf(el gnet.EventLoop) *loopState {
+	s.loopsMu.Lock()
+	defer s.loopsMu.Unlock()
+	ls := s.loops[el]
+	if ls == nil {
+		ls = &loopState{srv: s, el: el}
+		ls.sweeper = gnet.RunnableFunc(ls.sweep)
+		if s.depAddr != nil {
+			ls.dep = newDepPool(ls, s.depAddr, s.cfg.dependency, s.cfg.depConns)
+		}
+		s.loops[el] = ls
+	}
+	return ls
+}
+
+func (s *server) callHook(req contract.Request) {
+	if s.hook != nil {
+		s.hook(req)
+	}
+}
+
+func (s *server) logPanic(r any, req contract.Request) {
+	s.log.Printf("eventloop: handler panic on %v (answered 500, loop kept running): %v", req.Route, r)
+}
+
+// logShed logs, at most once a second, that connections are being refused
+// for lack of file descriptors.
+func (s *server) logShed(fd int) {
+	now := time.Now().Unix()
+	if last := s.lastShedLog.Load(); now != last && s.lastShedLog.CompareAndSwap(last, now) {
+		s.log.Printf("eventloop: refusing new connections: fd %d is within %d of the open-file limit %d "+
+			"(existing connections keep being served)", fd, int(s.cfg.nofile)-s.shedAt, s.cfg.nofile)
+	}
+}
+
+var shedResponse = func() []byte {
+	e := &contract.Error{Status: 503, Msg: "server at its open-file limit"}
+	var d dateCache
+	d.refresh(time.Now())
+	return appendResponse(nil, refusalMeta, e.Status, contract.ContentTypeJSON, e.AppendBody(nil), &d)
+}()
+
+// loopState is what one event loop owns: its connections, its scratch
+// buffers and its dependency connections. Only that loop's goroutine touches
+// it; el is concurrency-safe.
+type loopState struct {
+	srv     *server
+	el      gnet.EventLoop
+	sweeper gnet.Runnable
+
+	conns []*connState
+	dep   *depPool // async style with a dependency
+
+	out     []byte // answers produced during one onTraffic, written once at its end
+	resp    []byte // one answer being built outside onTraffic
+	wbuf    []byte // answers written outside onTraffic
+	body    []byte // one body being built
+	scratch scratch
+}
+
+func (ls *loopState) add(cs *connState) {
+	cs.index = int32(len(ls.conns))
+	ls.conns = append(ls.conns, cs)
+}
+
+func (ls *loopState) remove(cs *connState) {
+	i, last := int(cs.index), len(ls.conns)-1
+	if i > last || ls.conns[i] != cs {
+		return
+	}
+	ls.conns[i] = ls.conns[last]
+	ls.conns[i].index = int32(i)
+	ls.conns[last] = nil
+	ls.conns = ls.conns[:last]
+}
+
+// sweep closes the loop's connections whose deadline has passed: header
+// read and keep-alive idle timeouts (closed without an answer, as net/http
+// does) and lingering closes. It runs on the loop.
+func (ls *loopState) sweep(context.Context) error {
+	now := ls.srv.clock.Load()
+	for i := len(ls.conns) - 1; i >= 0; i-- { // closing removes conns[i]
+		cs := ls.conns[i]
+		if cs.shutPending {
+			cs.tryShutdown()
+		}
+		if cs.deadline != 0 && now >= cs.deadline {
+			_ = ls.el.Close(cs.c)
+		}
+	}
+	return nil
+}
+
+// gnetLogger passes gnet's warnings and errors to the server's log and
+// drops its debug and info lines.
+type gnetLogger struct{ l *log.Logger }
+
+func (gnetLogger) Debugf(string, ...any)       {}
+func (gnetLogger) Infof(string, ...any)        {}
+func (g gnetLogger) Warnf(f string, a ...any)  { g.l.Printf("gnet warning: "+f, a...) }
+func (g gnetLogger) Errorf(f string, a ...any) { g.l.Printf("gnet error: "+f, a...) }
+func (g gnetLogger) Fatalf(f string, a ...any) { g.l.Printf("gnet fatal: "+f, a...) }
