@@ -8,7 +8,8 @@
 #   docker build -f deploy/builder.Dockerfile --target eventloop -t serverlab/eventloop:local .
 #   docker build -f deploy/builder.Dockerfile --target loadgen   -t serverlab/loadgen:local .
 #
-# The final images are the same as make's: one static binary FROM scratch.
+# The final images are the same as make's: one static binary FROM scratch
+# (see blocking.Dockerfile for -addr).
 ARG GO_IMAGE=golang:1.26
 FROM ${GO_IMAGE} AS build
 WORKDIR /src
@@ -24,21 +25,18 @@ COPY --from=build /out/blocking /blocking
 USER 65534:65534
 EXPOSE 8080
 ENTRYPOINT ["/blocking"]
-CMD ["-addr", "0.0.0.0:8080"]
 
 FROM scratch AS prefork
 COPY --from=build /out/prefork /prefork
 USER 65534:65534
 EXPOSE 8080
 ENTRYPOINT ["/prefork"]
-CMD ["-addr", "0.0.0.0:8080"]
 
 FROM scratch AS eventloop
 COPY --from=build /out/eventloop /eventloop
 USER 65534:65534
 EXPOSE 8080
 ENTRYPOINT ["/eventloop"]
-CMD ["-addr", "0.0.0.0:8080"]
 
 FROM scratch AS loadgen
 COPY --from=build /out/loadgen /loadgen

@@ -9,5 +9,8 @@ COPY prefork /prefork
 USER 65534:65534
 EXPOSE 8080
 ENTRYPOINT ["/prefork"]
-# Servers default to 127.0.0.1; a container must listen on all its interfaces.
-CMD ["-addr", "0.0.0.0:8080"]
+# No default -addr here: the server's own default, 127.0.0.1:8080, is reachable
+# only inside the container. docker-compose.yml gives each server its service
+# name (-addr blocking-os:8080); by hand: docker run … -addr 0.0.0.0:8080
+# (blocking, prefork), or, since eventloop refuses all interfaces:
+#   docker run --hostname el -p 127.0.0.1::8080 serverlab/eventloop:local -addr el:8080

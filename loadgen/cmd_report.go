@@ -15,7 +15,11 @@ func renderReport(jsonPath string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "report: %s (%d charts in %s/)\n", path, len(r.Charts), report.ChartsDir)
+	n := "charts"
+	if len(r.Charts) == 1 {
+		n = "chart"
+	}
+	fmt.Fprintf(stdout, "report: %s (%d %s in %s/)\n", path, len(r.Charts), n, report.ChartsDir)
 	return nil
 }
 

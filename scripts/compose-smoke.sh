@@ -50,10 +50,17 @@ if [ "$((${#left[@]} + ${#nets[@]} + ${#vols[@]}))" -gt 0 ]; then
 fi
 [ "$rc" = 0 ] || fail "the compose suite failed (exit $rc); see above. Results, if any: $tmp/smoke"
 
-report=$tmp/smoke/report.md
+# The suite exits 0 even when it skips a scenario (a target never answered):
+# check that every scenario was measured. results.json is indented JSON.
+report=$tmp/smoke/report.md json=$tmp/smoke/results.json
 [ -s "$report" ] || fail "no report at $report"
-[ -s "$tmp/smoke/results.json" ] || fail "no results.json in $tmp/smoke"
+[ -s "$json" ] || fail "no results.json in $tmp/smoke"
+grep -q '"complete": true' "$json" || fail "results.json says the run is incomplete ($json)"
+if grep -q '"skipped":' "$json"; then
+  fail "a scenario was skipped: $(grep '"skipped":' "$json" | head -3 | tr -s ' ') ($json)"
+fi
 for s in ${scenarios//,/ }; do
+  grep -q "\"scenario\": \"$s\"" "$json" || fail "no measurement of scenario $s in $json"
   grep -q -- "$s" "$report" || fail "the report does not mention scenario $s ($report)"
 done
 echo "compose smoke: PASS — report $(wc -c <"$report") bytes, scenarios $scenarios, nothing left of $project, $((SECONDS - start))s"

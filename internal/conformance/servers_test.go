@@ -13,4 +13,7 @@ var servers = []server{
 	{"blocking", "servers/blocking", nil},
 	{"blocking-os", "servers/blocking", []string{"-threads", "os", "-max-threads", "64"}},
 	{"prefork", "servers/prefork", []string{"-workers", "2"}},
+	{"eventloop-async", "servers/eventloop", []string{"-handler", "async"}},
+	{"eventloop-pool", "servers/eventloop", []string{"-handler", "pool", "-pool-size", "8"}},
+	{"eventloop-inline", "servers/eventloop", []string{"-handler", "inline"}},
 }

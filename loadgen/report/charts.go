@@ -8,13 +8,16 @@ import (
 	"sort"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/serverlab/lab/loadgen/catalog"
 	"github.com/serverlab/lab/loadgen/results"
+	"github.com/serverlab/lab/loadgen/verdict"
 )
 
 // Chart is one SVG, referenced from the markdown as charts/Name.
@@ -32,7 +35,7 @@ const (
 	chartCPU    = "cpu-throughput.svg"
 )
 
-const chartW, chartH = 16 * vg.Centimeter, 10 * vg.Centimeter
+const chartW, chartH = 18 * vg.Centimeter, 10 * vg.Centimeter
 
 // charts draws every chart the data allows, in a fixed order. A chart
 // without data is left out; an error from the plotting library is returned.
@@ -63,25 +66,47 @@ func charts(f *results.File) ([]Chart, error) {
 	return out, nil
 }
 
+// renderSVG draws p with its legend to the right of the plot area, where
+// it never hides data, and returns the SVG.
 func renderSVG(p *plot.Plot) ([]byte, error) {
-	w, err := p.WriterTo(chartW, chartH, "svg")
-	if err != nil {
-		return nil, err
-	}
+	c := vgsvg.New(chartW, chartH)
+	dc := draw.New(c)
+	legend := p.Legend
+	p.Legend = plot.NewLegend()
+	// 15 % slack: a viewer without Liberation Sans substitutes a font that
+	// may be wider than the metrics the layout used.
+	lw := legend.Rectangle(dc).Size().X * 1.15
+	const pad = 6 * vg.Millimeter
+	p.Draw(draw.Crop(dc, 0, -(lw + pad), 0, 0))
+	legend.Top, legend.Left = true, true
+	legend.Draw(draw.Crop(dc, chartW-lw-pad/2, 0, 0, -p.Title.TextStyle.Height(p.Title.Text)-pad))
 	var b bytes.Buffer
-	if _, err := w.WriteTo(&b); err != nil {
+	if _, err := c.WriteTo(&b); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	// The SVG names Liberation Sans without a fallback; Arial and Helvetica
+	// have the same metrics, so a viewer that lacks it keeps the layout.
+	return bytes.ReplaceAll(b.Bytes(), []byte("font-family:Liberation Sans;"),
+		[]byte("font-family:Liberation Sans,Arial,Helvetica,sans-serif;")), nil
 }
+
+// sans is the charts' font: Liberation Sans, embedded in the binary.
+var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
 
 func newPlot(title, x, y string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
+	p.Title.TextStyle.Font = font.From(sans, 11)
+	p.Title.Padding = vg.Points(6)
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
-	p.Legend.Top = true
-	p.Legend.Left = true
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = font.From(sans, 9)
+		a.Tick.Label.Font = font.From(sans, 8)
+	}
+	p.Legend.TextStyle.Font = font.From(sans, 8)
+	p.Legend.ThumbnailWidth = vg.Points(18)
+	p.Legend.Padding = vg.Points(3)
 	p.Add(plotter.NewGrid())
 	return p
 }
@@ -121,13 +146,21 @@ func ioWaitChart(f *results.File) (*plot.Plot, error) {
 	for i, cfg := range configsIn(f, "io-wait") {
 		rows := rowsOf(f, "io-wait", cfg)
 		var pts, bpts plotter.XYs
-		for _, r := range rows {
+		c, _ := catalog.ConfigByName(cfg)
+		for j, r := range rows {
 			if r.RPS.Median > 0 {
 				pts = append(pts, plotter.XY{X: float64(r.Point.Conns), Y: r.RPS.Median})
 			}
-			if r.LittleBoundRPS != nil && *r.LittleBoundRPS > 0 {
-				bpts = append(bpts, plotter.XY{X: float64(r.Point.Conns), Y: *r.LittleBoundRPS})
+			if r.LittleBoundRPS == nil || *r.LittleBoundRPS <= 0 {
+				continue
 			}
+			// The bound min(c, limit) ÷ wait bends at c = limit: draw the bend
+			// where it falls between two measured points.
+			if j > 0 && c.Limit != catalog.LimitNone && r.Point.Ms > 0 &&
+				rows[j-1].Point.Conns < c.LimitN && c.LimitN < r.Point.Conns {
+				bpts = append(bpts, plotter.XY{X: float64(c.LimitN), Y: float64(c.LimitN) / (float64(r.Point.Ms) / 1000)})
+			}
+			bpts = append(bpts, plotter.XY{X: float64(r.Point.Conns), Y: *r.LittleBoundRPS})
 		}
 		if len(pts) == 0 {
 			continue
@@ -175,7 +208,7 @@ func boundLabel(cfg string) string {
 }
 
 func canaryChart(f *results.File) (*plot.Plot, error) {
-	p := newPlot("A blocking call in the loop: the canary's p99", "handler style (configuration)", "canary p99, ms (log)")
+	p := newPlot("A blocking call in the loop: the canary's p99", "handler style", "canary p99, ms (log)")
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	var names []string
@@ -189,7 +222,7 @@ func canaryChart(f *results.File) (*plot.Plot, error) {
 			}
 			wait = float64(r.Point.Ms)
 			x := float64(len(names))
-			names = append(names, r.Style+" ("+cfg+")")
+			names = append(names, r.Style)
 			c := r.Canary.P99Ms
 			pts = append(pts, plotter.XY{X: x, Y: c.Median})
 			errs = append(errs, struct{ Low, High float64 }{c.Median - c.Min, c.Max - c.Median})
@@ -245,10 +278,11 @@ func idleChart(f *results.File) (*plot.Plot, error) {
 			if r.Idle == nil {
 				continue
 			}
-			if len(pts) == 0 && r.Server.RSSBeforeBytes.N > 0 {
-				pts = append(pts, plotter.XY{X: 0, Y: r.Server.RSSBeforeBytes.Median / (1 << 20)})
+			fr := verdict.FreshOf(r) // later repetitions reuse the heap of larger points
+			if len(pts) == 0 && fr.RSSBeforeBytes > 0 {
+				pts = append(pts, plotter.XY{X: 0, Y: fr.RSSBeforeBytes / (1 << 20)})
 			}
-			pts = append(pts, plotter.XY{X: r.Idle.Held.Median, Y: r.Server.RSSPeakBytes.Median / (1 << 20)})
+			pts = append(pts, plotter.XY{X: r.Idle.Held.Median, Y: fr.RSSBytes / (1 << 20)})
 		}
 		if len(pts) == 0 {
 			continue
@@ -315,7 +349,13 @@ func cpuChart(f *results.File) (*plot.Plot, error) {
 	}
 	p.NominalX(cfgs...)
 	p.Y.Min = 0
-	p.Legend.Left = false
+	top := 0.0
+	for _, cfg := range cfgs {
+		for _, r := range rowsOf(f, "cpu", cfg) {
+			top = math.Max(top, r.RPS.Median)
+		}
+	}
+	p.Y.Max = top * 1.1
 	return p, nil
 }
 

@@ -50,7 +50,8 @@ func (r *renderer) details() {
 	r.h(2, "Every measurement")
 	r.p("One table per scenario, one row per configuration and point. rps and latencies are medians over repetitions with the [min–max] spread.",
 		"The Little bound is the throughput that the row's concurrency allows by Little's law (throughput = concurrency ÷ time in the system), with the formula that produced it; \"of bound\" is the measured share of it.",
-		"A saturated row is one where the load generator, not the server, may have been the limit.")
+		"A saturated row is one where the load generator, not the server, may have been the limit.",
+		"Threads and RSS are peaks during the measurement. Each server runs every point of its scenario in turn, and a Go process keeps the threads and heap it grew, so a repetition after the first can start from the high-water mark of a larger point: a wide [min–max] on a small point shows it. The seed tables above therefore use each point's first repetition for threads and memory.")
 	for i := range r.f.Scenarios {
 		r.scenario(&r.f.Scenarios[i])
 	}
@@ -71,7 +72,11 @@ func (r *renderer) scenario(s *results.Scenario) {
 		for _, c := range s.Claims {
 			cs = append(cs, fmt.Sprint(c))
 		}
-		intro = append(intro, "Claims "+strings.Join(cs, ", ")+".")
+		word := "Claims "
+		if len(cs) == 1 {
+			word = "Claim "
+		}
+		intro = append(intro, word+strings.Join(cs, ", ")+".")
 	}
 	r.p(intro...)
 	if s.Skipped != "" {
@@ -174,7 +179,7 @@ func loadRow(row *results.Row, canary bool) []string {
 		}
 		out = append(out, c)
 	}
-	return append(out, bound, of, errorsOf(row), stat(row.Server.ThreadsPeak, ""),
+	return append(out, bound, of, errorsOf(row), verdict.StatWith(row.Server.ThreadsPeak, "", count),
 		verdict.StatWith(row.Server.RSSPeakBytes, "", size), ctx, saturated(row))
 }
 
@@ -205,6 +210,6 @@ func idleRow(row *results.Row) []string {
 	id := row.Idle
 	held := fmt.Sprintf("%s of %s", stat(id.Held, ""), inum(id.Wanted))
 	return append(head, held, verdict.StatWith(id.RSSPerConnBytes, "", size), verdict.StatWith(row.Server.RSSPeakBytes, "", size),
-		stat(id.ThreadsHeld, ""), fmt.Sprintf("%s / %s", num(id.ProbeP50Ms.Median), stat(id.ProbeP99Ms, "")), stat(id.OpenS, ""),
+		verdict.StatWith(id.ThreadsHeld, "", count), fmt.Sprintf("%s / %s", num(id.ProbeP50Ms.Median), stat(id.ProbeP99Ms, "")), stat(id.OpenS, ""),
 		errorsOf(row), saturated(row))
 }

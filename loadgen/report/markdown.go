@@ -20,6 +20,7 @@ var (
 	size  = verdict.Bytes
 	stat  = verdict.Stat
 	inum  = verdict.Int
+	count = verdict.Count
 )
 
 // renderer holds what the sections share: the file, the computed tables
@@ -197,18 +198,18 @@ func (r *renderer) summary() {
 			nScn++
 		}
 	}
-	first := fmt.Sprintf("This run measured %d server configurations in %d scenarios (%d repetition(s) of %s s each) on %d cores over loopback; of the seeds' %d claims, %d came out reproduced, %d partly and %d refuted",
-		len(configsMeasured(f)), nScn, f.Options.Reps, num(f.Options.MeasureS), f.Environment.Cores, len(r.claims),
-		counts[verdict.Reproduced], counts[verdict.Partly], counts[verdict.Refuted])
+	first := fmt.Sprintf("This run measured %s in %s (%s of %s s each) on %d cores over loopback; of the seeds' %d claims, %d came out reproduced, %d partly%s and %d refuted%s",
+		plural(len(configsMeasured(f)), "server configuration"), plural(nScn, "scenario"), plural(f.Options.Reps, "repetition"), num(f.Options.MeasureS), f.Environment.Cores, len(r.claims),
+		counts[verdict.Reproduced], counts[verdict.Partly], r.which(verdict.Partly), counts[verdict.Refuted], r.which(verdict.Refuted))
 	if n := counts[verdict.NotMeasured]; n > 0 {
-		first += fmt.Sprintf(", and %d could not be measured", n)
+		first += fmt.Sprintf(", and %d could not be measured%s", n, r.which(verdict.NotMeasured))
 	}
 	s = append(s, first+".")
 
 	if l := prefer(f, "io-wait", "c=1000", "eventloop-async", "blocking-os"); l != "" {
 		el, os := get(f, "io-wait", "eventloop-async", l), get(f, "io-wait", "blocking-os", l)
 		s = append(s, fmt.Sprintf("With every request waiting %d ms at %s, one event loop (FastAPI's twin) served %s requests per second, %s of what Little's law allows, on %s threads, while thread-per-request (Spring MVC's twin, %s) served %s on %s threads.",
-			el.Point.Ms, l, num(el.RPS.Median), pctOfC(el), num(el.Server.ThreadsPeak.Median), capText("blocking-os"), num(os.RPS.Median), num(os.Server.ThreadsPeak.Median)))
+			el.Point.Ms, l, num(el.RPS.Median), pctOfC(el), count(verdict.FreshOf(el).Threads), capText("blocking-os"), num(os.RPS.Median), count(verdict.FreshOf(os).Threads)))
 	}
 	if lp, ok := loopLabel(); ok {
 		inl, pool, as := get(f, "blocking-in-loop", "eventloop-inline", lp), get(f, "blocking-in-loop", "eventloop-pool", lp), get(f, "blocking-in-loop", "eventloop-async", lp)
@@ -241,12 +242,39 @@ func (r *renderer) summary() {
 	if l := highestCommon(f, "idle-connections", "blocking-os", "eventloop-async"); l != "" {
 		o, e := get(f, "idle-connections", "blocking-os", l), get(f, "idle-connections", "eventloop-async", l)
 		s = append(s, fmt.Sprintf("Holding %s idle keep-alive connections cost %s each on the OS-thread server and %s on the event loop.",
-			inum(int(o.Idle.Held.Median)), size(o.Idle.RSSPerConnBytes.Median), size(e.Idle.RSSPerConnBytes.Median)))
+			inum(int(o.Idle.Held.Median)), size(verdict.FreshOf(o).RSSPerConnBytes), size(verdict.FreshOf(e).RSSPerConnBytes)))
 	}
 	if len(s) > 8 {
 		s = s[:8]
 	}
-	r.p(s...)
+	// The tally first, then the argument.
+	r.p(s[0])
+	r.p(s[1:]...)
+}
+
+// which lists the claims with outcome o: " (claims 8, 9)", or "".
+func (r *renderer) which(o verdict.Outcome) string {
+	var ns []string
+	for _, v := range r.claims {
+		if v.Outcome == o {
+			ns = append(ns, fmt.Sprint(v.Claim.N))
+		}
+	}
+	switch len(ns) {
+	case 0:
+		return ""
+	case 1:
+		return " (claim " + ns[0] + ")"
+	}
+	return " (claims " + strings.Join(ns, ", ") + ")"
+}
+
+// plural writes "1 loop", "3 loops".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func (r *renderer) cpuSentence() string {
@@ -298,6 +326,8 @@ func capText(cfg string) string {
 		return fmt.Sprintf("capped at %d threads", c.LimitN)
 	case catalog.LimitPool:
 		return fmt.Sprintf("a pool of %d", c.LimitN)
+	case catalog.LimitLoops:
+		return fmt.Sprintf("%s, blocked by each handler", plural(c.LimitN, "loop"))
 	}
 	return fmt.Sprintf("%d %s", c.LimitN, c.Limit)
 }
@@ -334,17 +364,19 @@ func (r *renderer) environment() {
 		commit += " (uncommitted changes)"
 	}
 	ceiling := "not measured"
-	if c.LoadgenCeilingRPS > 0 {
+	switch {
+	case c.LoadgenCeilingRPS > 0 && c.LoadgenCeilingRef != "":
+		ceiling = num(c.LoadgenCeilingRPS) + " rps (" + c.LoadgenCeilingRef + ")"
+	case c.LoadgenCeilingRPS > 0:
 		ceiling = num(c.LoadgenCeilingRPS) + " rps"
-	}
-	if c.LoadgenCeilingRef != "" {
-		ceiling += " (" + c.LoadgenCeilingRef + ")"
+	case c.LoadgenCeilingRef != "":
+		ceiling = c.LoadgenCeilingRef
 	}
 	cpuCost := "not measured"
 	if c.CPUMsPerRequest > 0 {
 		cpuCost = fmt.Sprintf("%s ms per /cpu?work=%d request", num(c.CPUMsPerRequest), c.CPUWork)
 	}
-	r.table([]string{"", ""}, [][]string{
+	r.table([]string{"what", "this run"}, [][]string{
 		{"Date", orDash(e.Date)},
 		{"Machine", fmt.Sprintf("%s: %s, %d cores, Linux %s", orDash(e.Hostname), orDash(e.CPUModel), e.Cores, orDash(e.Kernel))},
 		{"Go", orDash(e.GoVersion)},
@@ -367,10 +399,10 @@ func (r *renderer) environment() {
 		cav = append(cav, bold("Quick run:")+" one repetition and fewer points; spreads are not measured and brackets are coarser.")
 	}
 	cav = append(cav,
-		fmt.Sprintf("%s the servers get %s and the load generator %s, so a server never competes with its load; the 2-core cpu points cannot avoid sharing (see the notes below).",
+		fmt.Sprintf("%s The servers get %s and the load generator %s, so a server never competes with its load, except where a note below says otherwise.",
 			bold(fmt.Sprintf("%d cores.", e.Cores)), cpusText(e.ServerCPUs), cpusText(e.LoadCPUs)),
 		bold("Loopback.")+" No network latency or bandwidth limit: waits are the handlers' own timers, and the dependency for fan-out runs on the load generator's CPU.",
-		fmt.Sprintf("%s one process may hold %s file descriptors, so no point opens more than about that many connections; a point the cap prevents is listed as prevented, not dropped.",
+		fmt.Sprintf("%s One process may hold %s file descriptors, so no point opens more than about that many connections; a point the cap prevents is listed as prevented, not dropped.",
 			bold("nofile cap."), inum(int(e.NofileLimit))),
 		bold("Latency")+" is the median over repetitions of each repetition's percentile; [min–max] is the spread over repetitions. A number derived from two rows carries the widest spread its inputs allow.",
 	)
@@ -477,7 +509,10 @@ func (r *renderer) reproduce() {
 	r.b.WriteString("```sh\n")
 	r.b.WriteString("git checkout " + commit + "\n")
 	r.b.WriteString("make build\n")
-	r.b.WriteString("bin/" + cmd + "\n")
+	if strings.HasPrefix(cmd, "loadgen ") {
+		cmd = "bin/" + cmd // make build puts the binaries in bin/
+	}
+	r.b.WriteString(cmd + "\n")
 	r.b.WriteString("```\n\n")
 	var extra []string
 	if e.GitDirty {

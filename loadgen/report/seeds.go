@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/serverlab/lab/loadgen/catalog"
@@ -34,7 +35,8 @@ func (r *renderer) twoByTwo() {
 	pt := sc.Points[0]
 	r.p("Seed 000 (\"Django server stats\") sorts Django deployments by the style of the view's code and of the server, and says the result follows the code: async code on a sync (WSGI) server still runs async inside the request, sync code on an async (ASGI) server is pushed to a thread pool and stays sync, and async on async is \"true async all the way\" with the best throughput.",
 		fmt.Sprintf("The lab measures the four cells on one workload: each request makes %d calls of %d ms to a dependency, from %s connections at once.", pt.Calls, pt.Ms, inum(pt.Conns)),
-		"Sequential calls stand for sync code and gathered calls for async code; the thread-per-request server (200 threads) stands for a sync server, and the event loop, with or without its 40-thread pool, for an async one.")
+		fmt.Sprintf("Sequential calls stand for sync code and gathered calls for async code; the thread-per-request server (%s) stands for a sync server, and the event loop, with or without its %s, for an async one.",
+			capText("blocking-os"), strings.TrimPrefix(capText("eventloop-pool"), "a ")))
 	r.p("\"Behaves as\" is computed, not asserted. Little's law applied to a server's slots (its threads, pool threads, or connections when nothing lower caps it) gives how long each slot was held per request: slots ÷ throughput.",
 		"A slot held for the sum of the waits handled one wait at a time (sync); a slot held for about the largest wait let the waits overlap (async).",
 		"The measured concurrency, throughput × mean latency, is about c in a closed loop by construction; beyond the slots it counts the requests that queued for one.")
@@ -45,7 +47,9 @@ func (r *renderer) twoByTwo() {
 			return "not in the catalog"
 		}
 		if c.Missing != "" {
-			missing = append(missing, c.Missing)
+			if !contains(missing, c.Missing) {
+				missing = append(missing, c.Missing)
+			}
 			return "not measured"
 		}
 		return fmt.Sprintf("behaves %s (seed: %s) · %s rps · p99 %s ms · %s", bold(c.BehavesAs), c.SeedSays, num(c.Row.RPS.Median), num(c.Row.P99Ms.Median), code(c.Config))
@@ -83,8 +87,8 @@ func (r *renderer) springFastAPI() {
 	f := r.f
 	r.h(2, "Spring MVC against FastAPI")
 	r.p("Seed 004 contrasts Spring MVC's thread-per-request model with FastAPI's event loop, aspect by aspect. Each aspect below has the seed's prose beside the number the lab measured for its twin:",
-		code("blocking-os")+" (every handler holds a locked OS thread, at most 200: Tomcat's maxThreads) for Spring MVC;",
-		code("eventloop-async")+" (one loop, waits are timers) for an "+code("async def")+" endpoint, "+code("eventloop-pool")+" (40 threads) for a "+code("def")+" endpoint or "+code("run_in_threadpool")+", and "+code("prefork-N")+" for "+code("uvicorn --workers N")+".")
+		code("blocking-os")+" (every handler holds a locked OS thread, "+capText("blocking-os")+", like Tomcat's maxThreads) for Spring MVC;",
+		code("eventloop-async")+" (one loop, waits are timers) for an "+code("async def")+" endpoint, "+code("eventloop-pool")+" ("+capText("eventloop-pool")+") for a "+code("def")+" endpoint or "+code("run_in_threadpool")+", and "+code("prefork-N")+" for "+code("uvicorn --workers N")+".")
 
 	const os, el = "blocking-os", "eventloop-async"
 	lowL := prefer(f, "io-wait", "c=100", os, el)
@@ -98,7 +102,7 @@ func (r *renderer) springFastAPI() {
 	na := "not measured"
 	threadsAt := func(cfg, l string) string {
 		if x := row(cfg, l); x != nil {
-			return fmt.Sprintf("%s threads at %s", num(x.Server.ThreadsPeak.Median), l)
+			return fmt.Sprintf("%s threads at %s", count(verdict.FreshOf(x).Threads), l)
 		}
 		return na
 	}
@@ -108,7 +112,7 @@ func (r *renderer) springFastAPI() {
 			return na
 		}
 		a, b := rows[0], rows[len(rows)-1]
-		return fmt.Sprintf("threads %s at %s, %s at %s", num(a.Server.ThreadsPeak.Median), a.Point.Label, num(b.Server.ThreadsPeak.Median), b.Point.Label)
+		return fmt.Sprintf("threads %s at %s, %s at %s", count(verdict.FreshOf(a).Threads), a.Point.Label, count(verdict.FreshOf(b).Threads), b.Point.Label)
 	}
 	tput := func(cfg string) string {
 		x := row(cfg, hiL)
@@ -132,12 +136,12 @@ func (r *renderer) springFastAPI() {
 	mem := func(cfg string) string {
 		var parts []string
 		if ic, err := verdict.InFlightCost(f, cfg, verdict.ThreadCap()); err == nil {
-			parts = append(parts, fmt.Sprintf("%s and %s threads per request in flight (%s to %s)",
-				verdict.StatWith(ic.RSSBytes, "", size), num(ic.Threads.Median), ic.From, ic.To))
+			parts = append(parts, fmt.Sprintf("%s and %s per request in flight (%s to %s)",
+				size(ic.RSSBytes), threads(ic.Threads), ic.From, ic.To))
 		}
 		if l := highestCommon(f, "idle-connections", os, el); l != "" {
 			if x := get(f, "idle-connections", cfg, l); x != nil {
-				parts = append(parts, fmt.Sprintf("%s per idle connection (%s)", verdict.StatWith(x.Idle.RSSPerConnBytes, "", size), l))
+				parts = append(parts, fmt.Sprintf("%s per idle connection (%s)", size(verdict.FreshOf(x).RSSPerConnBytes), l))
 			}
 		}
 		if len(parts) == 0 {
@@ -156,7 +160,7 @@ func (r *renderer) springFastAPI() {
 		var parts []string
 		for _, l := range []string{"1 core(s)", "2 core(s)"} {
 			if x := get(f, "cpu", cfg, l); x != nil {
-				parts = append(parts, fmt.Sprintf("%s rps on %s", num(x.RPS.Median), strings.TrimSuffix(l, "(s)")+"s"))
+				parts = append(parts, fmt.Sprintf("%s rps on %s", num(x.RPS.Median), coresText(x.Point.ServerCPUs)))
 			}
 		}
 		if len(parts) == 0 {
@@ -193,15 +197,15 @@ func (r *renderer) springFastAPI() {
 
 	var s []string
 	if o, e := row(os, hiL), row(el, hiL); o != nil && e != nil {
-		s = append(s, fmt.Sprintf("The trade shows in a few numbers. With %s connections each waiting %d ms, Spring MVC's twin served %s rps on %s threads, %s of what the clients allowed: its %s are the limit, not the CPU.",
-			inum(o.Point.Conns), o.Point.Ms, num(o.RPS.Median), num(o.Server.ThreadsPeak.Median), pctOfC(o), capText(os)),
-			fmt.Sprintf("FastAPI's twin served %s rps (%s) on %s threads.", num(e.RPS.Median), pctOfC(e), num(e.Server.ThreadsPeak.Median)))
+		s = append(s, fmt.Sprintf("The trade shows in a few numbers. With %s connections each waiting %d ms, Spring MVC's twin served %s rps on %s threads, %s of what the clients allowed: being %s is the limit, not the CPU.",
+			inum(o.Point.Conns), o.Point.Ms, num(o.RPS.Median), count(verdict.FreshOf(o).Threads), pctOfC(o), capText(os)),
+			fmt.Sprintf("FastAPI's twin served %s rps (%s) on %s threads.", num(e.RPS.Median), pctOfC(e), count(verdict.FreshOf(e).Threads)))
 	}
 	ico, err1 := verdict.InFlightCost(f, os, verdict.ThreadCap())
 	ice, err2 := verdict.InFlightCost(f, el, verdict.ThreadCap())
 	if err1 == nil && err2 == nil {
-		s = append(s, fmt.Sprintf("Each extra request in flight cost the thread-per-request server %s and %s threads, against %s on the event loop.",
-			size(ico.RSSBytes.Median), num(ico.Threads.Median), size(ice.RSSBytes.Median)))
+		s = append(s, fmt.Sprintf("Each extra request in flight cost the thread-per-request server %s and %s, against %s and %s on the event loop.",
+			size(ico.RSSBytes), threads(ico.Threads), size(ice.RSSBytes), threads(ice.Threads)))
 	}
 	if lp, ok := loopLabel(); ok {
 		inl, as := get(f, "blocking-in-loop", "eventloop-inline", lp), get(f, "blocking-in-loop", el, lp)
@@ -220,12 +224,23 @@ func (r *renderer) springFastAPI() {
 func (r *renderer) metricsTable() {
 	f := r.f
 	r.h(2, "The METRICS connection table")
+	// The points this run tested, from the data: -quick tests fewer.
 	pts := func(scn string) string {
 		var l []string
-		if sc, ok := catalog.ScenarioByName(scn); ok {
-			for _, p := range sc.Points {
-				l = append(l, p.Label)
+		if s := scenario(f, scn); s != nil {
+			var rows []*results.Row
+			for i := range s.Rows {
+				rows = append(rows, &s.Rows[i])
 			}
+			sort.SliceStable(rows, func(i, j int) bool { return concOf(rows[i]) < concOf(rows[j]) })
+			for _, r := range rows {
+				if !contains(l, r.Point.Label) {
+					l = append(l, r.Point.Label)
+				}
+			}
+		}
+		if len(l) == 0 {
+			return "not run"
 		}
 		return strings.Join(l, ", ")
 	}
@@ -253,10 +268,53 @@ func (r *renderer) metricsTable() {
 		r.table([]string{"configuration", "requests in flight held (io-wait)", "idle connections held"}, crow)
 	}
 	v := r.claim(10)
-	r.p(fmt.Sprintf("Claim 10 is %s: %s.", outcome(v.Outcome), strings.TrimPrefix(v.Reason, "not measured: ")),
-		fmt.Sprintf("The seed's numbers are not limits of the operating system: the thread-per-request server's limit comes from its %d threads (queueing doubles the wait at about 2 × %d requests in flight), the event loop's from its CPU, and every one of them from the file descriptors it may hold.",
-			verdict.ThreadCap(), verdict.ThreadCap()))
+	r.p(fmt.Sprintf("Claim 10 is %s: %s.", outcome(v.Outcome), strings.TrimPrefix(v.Reason, "not measured: ")))
+	r.p(r.metricsArgument()...)
 	r.chart(chartIdle, "Server RSS while holding idle keep-alive connections; the first point of each line is the RSS before they were opened.")
+}
+
+// metricsArgument explains, from the brackets, what set each limit.
+func (r *renderer) metricsArgument() []string {
+	f := r.f
+	s := []string{"The seed's numbers describe configurations, not the operating system."}
+	capOf := func(cfg string) (verdict.Capacity, bool) {
+		for _, c := range r.caps {
+			if c.Config == cfg {
+				return c, true
+			}
+		}
+		return verdict.Capacity{}, false
+	}
+	wait := waitOf(f)
+	if c, ok := capOf("blocking-os"); ok && c.Active.None == "" && c.Active.Failed > 0 && wait > 0 {
+		n := verdict.ThreadCap()
+		agrees := "as"
+		if 2*n < c.Active.Held || 2*n >= c.Active.Failed {
+			agrees = "while"
+		}
+		s = append(s, fmt.Sprintf("Thread-per-request stopped holding between %s and %s requests in flight, %s Little's law predicts for its %d threads: at most %d ÷ %s ms = %s rps, so beyond about 2 × %d = %s requests in flight the queue alone takes p99 past %s ms.",
+			inum(c.Active.Held), inum(c.Active.Failed), agrees, n, n, num(wait), num(float64(n)/(wait/1000)), n, inum(2*n), num(verdict.P99WaitFactor*wait)))
+	}
+	if c, ok := capOf("eventloop-async"); ok && c.Active.None == "" && c.Active.Failed > 0 {
+		if x := get(f, "io-wait", "eventloop-async", fmt.Sprintf("c=%d", c.Active.Failed)); x != nil && x.Server.CPUUtil.N > 0 {
+			t := fmt.Sprintf("One event loop stopped between %s and %s, with its CPU %s busy at %s", inum(c.Active.Held), inum(c.Active.Failed), pct(x.Server.CPUUtil.Median), x.Point.Label)
+			if x.Server.CPUUtil.Median >= verdict.CPUBoundUtil {
+				t += ": the CPU, not the number of connections, is its limit"
+			}
+			s = append(s, t+".")
+		}
+	}
+	most := 0
+	for _, c := range r.caps {
+		if c.Idle.None == "" {
+			most = max(most, c.Idle.Held)
+		}
+	}
+	if most > 0 {
+		s = append(s, fmt.Sprintf("Idle connections cost memory and file descriptors, not threads: the servers held up to %s idle keep-alive connections, the most tested under the nofile cap of %s.",
+			inum(most), inum(int(f.Environment.NofileLimit))))
+	}
+	return s
 }
 
 func waitOf(f *results.File) float64 {
@@ -293,16 +351,20 @@ func (r *renderer) taskTypes() {
 			code(t.Sync) + ": " + stat(t.SyncRow.RPS, "rps"), code(t.Async) + ": " + stat(t.AsyncRow.RPS, "rps"),
 			fmt.Sprintf("%s (async ÷ sync = %s)", bold(t.Best), times(t.Ratio)), agreement(t)})
 	}
-	if l := prefer(f, "io-wait", "c=1000", "blocking-os", "eventloop-async"); l != "" {
-		o, e := get(f, "io-wait", "blocking-os", l), get(f, "io-wait", "eventloop-async", l)
-		rows = append(rows, []string{"blocking (" + "io-wait, " + l + ")", "blocks until complete", "non-blocking, can switch tasks",
-			fmt.Sprintf("%s: %s threads held", code("blocking-os"), num(o.Server.ThreadsPeak.Median)),
-			fmt.Sprintf("%s: %s threads", code("eventloop-async"), num(e.Server.ThreadsPeak.Median)), "–", "shown for the mechanism"})
+	if len(r.tasks) > 1 && r.tasks[1].Missing == "" {
+		o, e := r.tasks[1].SyncRow, r.tasks[1].AsyncRow
+		rows = append(rows, []string{"blocking (" + r.tasks[1].Where + ")", "blocks until complete", "non-blocking, can switch tasks",
+			fmt.Sprintf("%s: %s threads held", code("blocking-os"), count(verdict.FreshOf(o).Threads)),
+			fmt.Sprintf("%s: %s threads", code("eventloop-async"), count(verdict.FreshOf(e).Threads)), "–", "shown for the mechanism"})
 	}
 	r.table([]string{"task", "synchronous, per the seed", "asynchronous, per the seed", "measured sync", "measured async", "best here", "agrees with the seed?"}, rows)
-	if g := get(f, "io-wait", "blocking-goroutine", prefer(f, "io-wait", "c=1000", "blocking-goroutine")); g != nil {
+	ioLabel := "c=1000"
+	if len(r.tasks) > 1 && r.tasks[1].SyncRow != nil {
+		ioLabel = r.tasks[1].SyncRow.Point.Label
+	}
+	if g := get(f, "io-wait", "blocking-goroutine", ioLabel); g != nil {
 		r.p(fmt.Sprintf("Go's own answer sits between the columns: %s runs sync-looking code on a runtime that parks goroutines instead of threads, and served %s rps at %s on %s threads.",
-			code("blocking-goroutine"), num(g.RPS.Median), g.Point.Label, num(g.Server.ThreadsPeak.Median)))
+			code("blocking-goroutine"), num(g.RPS.Median), g.Point.Label, count(verdict.FreshOf(g).Threads)))
 	}
 	r.chart(chartCPU, "CPU-bound throughput per configuration on 1 and 2 server cores: loops and workers against cores.")
 }
@@ -324,4 +386,19 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func coresText(n int) string {
+	if n == 1 {
+		return "1 core"
+	}
+	return fmt.Sprintf("%d cores", n)
+}
+
+// threads writes "1 thread", "0.98 threads".
+func threads(x float64) string {
+	if x == 1 {
+		return "1 thread"
+	}
+	return count(x) + " threads"
 }

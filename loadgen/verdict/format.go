@@ -14,7 +14,7 @@ import (
 
 // Num formats x with a precision that suits its size: thousands separators
 // from 1,000 up, one decimal from 10, two from 1, and three significant
-// digits below 1. NaN and ±Inf read "–".
+// digits below 1, trailing zeros dropped. NaN and ±Inf read "–".
 func Num(x float64) string {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return "–"
@@ -39,8 +39,11 @@ func Num(x float64) string {
 			s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 		}
 	}
-	if s == "-0" || s == "-0.0" || s == "-0.00" {
-		s = s[1:]
+	if strings.Contains(s, ".") && !strings.Contains(s, ",") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".") // 2.00 → 2, 1.50 → 1.5
+	}
+	if s == "-0" {
+		s = "0"
 	}
 	return s
 }
@@ -62,6 +65,15 @@ func group(s string) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// Count formats a number of things: whole numbers without decimals
+// ("6 threads"), a median between two counts with its fraction ("6.5").
+func Count(x float64) string {
+	if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+		return group(strconv.FormatFloat(x, 'f', 0, 64))
+	}
+	return Num(x)
 }
 
 // Int formats a count with thousands separators.
@@ -133,10 +145,6 @@ func ratio(a, b results.Stat) results.Stat {
 		r.Min, r.Max = r.Median, r.Median
 	}
 	return r
-}
-
-func diff(a, b results.Stat) results.Stat {
-	return results.Stat{Median: a.Median - b.Median, Min: a.Min - b.Max, Max: a.Max - b.Min, N: min(a.N, b.N)}
 }
 
 func plus(a, b results.Stat) results.Stat {

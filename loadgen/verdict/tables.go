@@ -106,9 +106,6 @@ func (c *Cell) evaluate(d data, cfg catalog.Config, p catalog.Point) {
 	default:
 		c.SlotKind = "connections"
 	}
-	if c.Slots != p.Conns && c.SlotKind == "connections" {
-		c.SlotKind = "slots"
-	}
 	c.MaxMs = float64(p.Ms)
 	c.SumMs = float64(p.Ms)
 	if p.Calls > 0 {

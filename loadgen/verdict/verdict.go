@@ -459,15 +459,15 @@ func claim4(d data) Verdict {
 	if !ok {
 		return notMeasured("", missing("the catalog has no blocking-in-loop point"))
 	}
-	inl, err := d.row("blocking-in-loop", "eventloop-inline", p.Label)
-	if err != nil {
-		return notMeasured("", err)
-	}
-	cfg := config(inl)
+	cfg, _ := catalog.ConfigByName("eventloop-inline")
 	bound := float64(slots(cfg, p)) / (float64(p.Ms) / 1000)
 	wait := float64(p.Ms)
 	pred := fmt.Sprintf("inline at %s: throughput ≈ %d loop(s) ÷ %d ms = %s rps; the canary's p99 ≥ %s ms",
 		p.Label, slots(cfg, p), p.Ms, Num(bound), Num(CanaryBlockedFactor*wait))
+	inl, err := d.row("blocking-in-loop", "eventloop-inline", p.Label)
+	if err != nil {
+		return notMeasured(pred, err)
+	}
 	if inl.Canary == nil || inl.Canary.P99Ms.N == 0 {
 		return notMeasured(pred, missing("the inline row has no canary"))
 	}
@@ -499,14 +499,14 @@ func claim5(d data) Verdict {
 	if !ok {
 		return notMeasured("", missing("the catalog has no blocking-in-loop point"))
 	}
-	pool, err := d.row("blocking-in-loop", "eventloop-pool", p.Label)
-	if err != nil {
-		return notMeasured("", err)
-	}
-	cfg := config(pool)
+	cfg, _ := catalog.ConfigByName("eventloop-pool")
 	bound := float64(slots(cfg, p)) / (float64(p.Ms) / 1000)
 	pred := fmt.Sprintf("pool: canary p99 ≤ max(%s× async's, async's + %s ms); throughput ≈ %d ÷ %d ms = %s rps (%s–%s of it)",
 		Num(CanaryNearFactor), Num(CanaryNearSlackMs), slots(cfg, p), p.Ms, Num(bound), Pct(PoolCapLow), Pct(PoolCapHigh))
+	pool, err := d.row("blocking-in-loop", "eventloop-pool", p.Label)
+	if err != nil {
+		return notMeasured(pred, err)
+	}
 	as, err := d.row("blocking-in-loop", "eventloop-async", p.Label)
 	if err != nil {
 		return notMeasured(pred, err)
@@ -565,19 +565,50 @@ func (d data) commonLabels(scn string, maxConns int, cfgs ...string) []string {
 	return out
 }
 
-// perRequest is (b − a) ÷ (cb − ca) for a server quantity between two rows.
-func perRequest(a, b results.Stat, ca, cb int) results.Stat {
-	return scale(diff(b, a), 1/float64(cb-ca))
+// Fresh is a row's server threads and memory as its first repetition saw
+// them. The suite keeps one server process alive through every point and
+// repetition of a scenario, points in ascending concurrency, repetitions
+// interleaved; Go keeps the threads and the heap it grew, so a later
+// repetition of a small point starts from the high-water mark of a larger
+// one. Only the first repetition of each point is clean for quantities
+// that a process keeps. Without raw repetitions, Fresh falls back to the
+// minimum over repetitions (which is the first one's for a quantity that
+// only grows) and, per idle connection, to the median.
+type Fresh struct {
+	Threads         float64 // peak threads during the measurement
+	RSSBytes        float64 // peak RSS during the measurement
+	RSSBeforeBytes  float64 // RSS when the measurement started
+	RSSPerConnBytes float64 // idle points: (RSS held − RSS before) ÷ held
+	FirstRep        bool    // from the first repetition (false: the fallback)
+}
+
+// FreshOf returns r's first-repetition threads and memory.
+func FreshOf(r *results.Row) Fresh {
+	if len(r.Reps) > 0 {
+		rp := r.Reps[0]
+		fr := Fresh{Threads: float64(rp.Server.ThreadsPeak), RSSBytes: float64(rp.Server.RSSPeak),
+			RSSBeforeBytes: float64(rp.Server.RSSBefore), FirstRep: true}
+		if ir := rp.Idle; ir != nil && ir.Held > 0 {
+			fr.RSSPerConnBytes = float64(ir.RSSHeld-ir.RSSBefore) / float64(ir.Held)
+		}
+		return fr
+	}
+	fr := Fresh{Threads: r.Server.ThreadsPeak.Min, RSSBytes: r.Server.RSSPeakBytes.Min, RSSBeforeBytes: r.Server.RSSBeforeBytes.Min}
+	if r.Idle != nil {
+		fr.RSSPerConnBytes = r.Idle.RSSPerConnBytes.Median
+	}
+	return fr
 }
 
 // InFlight is what one more request in flight cost a configuration in
 // io-wait, between its two lowest measured points at or below a
-// concurrency: the extra threads and RSS divided by the extra connections.
+// concurrency: the extra threads and RSS divided by the extra connections,
+// from each point's first repetition (see Fresh).
 type InFlight struct {
 	Config   string
 	From, To string // point labels
-	Threads  results.Stat
-	RSSBytes results.Stat
+	Threads  float64
+	RSSBytes float64
 }
 
 // InFlightCost measures cfg's cost per in-flight request from its two
@@ -594,9 +625,10 @@ func InFlightCost(f *results.File, cfg string, maxConns int) (InFlight, error) {
 		return InFlight{}, missing(fmt.Sprintf("%s has %d io-wait point(s) at or below %s connections; the cost per in-flight request needs two", cfg, len(rows), Int(maxConns)))
 	}
 	a, b := rows[0], rows[1]
+	fa, fb := FreshOf(a), FreshOf(b)
+	dc := float64(b.Point.Conns - a.Point.Conns)
 	return InFlight{Config: cfg, From: a.Point.Label, To: b.Point.Label,
-		Threads:  perRequest(a.Server.ThreadsPeak, b.Server.ThreadsPeak, a.Point.Conns, b.Point.Conns),
-		RSSBytes: perRequest(a.Server.RSSPeakBytes, b.Server.RSSPeakBytes, a.Point.Conns, b.Point.Conns)}, nil
+		Threads: (fb.Threads - fa.Threads) / dc, RSSBytes: (fb.RSSBytes - fa.RSSBytes) / dc}, nil
 }
 
 // ThreadCap is blocking-os's configured thread cap: the concurrency under
@@ -621,31 +653,31 @@ func claim6(d data) Verdict {
 	if os.From != el.From || os.To != el.To {
 		return notMeasured(pred, missing(fmt.Sprintf("blocking-os (%s to %s) and eventloop-async (%s to %s) were measured at different points", os.From, os.To, el.From, el.To)))
 	}
-	memRatio := os.RSSBytes.Median / math.Max(el.RSSBytes.Median, MemFloorBytes)
-	measured := fmt.Sprintf("from %s to %s, per added request: blocking-os %s threads and %s; eventloop-async %s threads and %s",
-		os.From, os.To, StatWith(os.Threads, "", Num), StatWith(os.RSSBytes, "", Bytes), StatWith(el.Threads, "", Num), StatWith(el.RSSBytes, "", Bytes))
+	memRatio := os.RSSBytes / math.Max(el.RSSBytes, MemFloorBytes)
+	measured := fmt.Sprintf("from %s to %s, per added request (first repetitions): blocking-os %s thread(s) and %s; eventloop-async %s thread(s) and %s",
+		os.From, os.To, Num(os.Threads), Bytes(os.RSSBytes), Num(el.Threads), Bytes(el.RSSBytes))
 	if idle := d.commonLabels("idle-connections", 0, "blocking-os", "eventloop-async"); len(idle) > 0 {
 		l := idle[len(idle)-1]
 		io, _ := d.row("idle-connections", "blocking-os", l)
 		ie, _ := d.row("idle-connections", "eventloop-async", l)
 		measured += fmt.Sprintf("; per idle connection (%s): blocking-os %s, eventloop-async %s",
-			l, StatWith(io.Idle.RSSPerConnBytes, "", Bytes), StatWith(ie.Idle.RSSPerConnBytes, "", Bytes))
+			l, Bytes(FreshOf(io).RSSPerConnBytes), Bytes(FreshOf(ie).RSSPerConnBytes))
 	}
-	threads := os.Threads.Median >= ThreadPerRequestMin
+	threads := os.Threads >= ThreadPerRequestMin
 	costly := memRatio >= MemRatioSignificant
 	var bits []string
 	n := 0
 	if threads {
 		n++
-		bits = append(bits, fmt.Sprintf("blocking-os held %s threads per in-flight request", Num(os.Threads.Median)))
+		bits = append(bits, fmt.Sprintf("blocking-os added %s OS thread(s) per in-flight request", Num(os.Threads)))
 	} else {
-		bits = append(bits, fmt.Sprintf("blocking-os added only %s threads per in-flight request", Num(os.Threads.Median)))
+		bits = append(bits, fmt.Sprintf("blocking-os added only %s OS thread(s) per in-flight request", Num(os.Threads)))
 	}
 	if costly {
 		n++
-		bits = append(bits, fmt.Sprintf("each cost %s, %s the event loop's", Bytes(os.RSSBytes.Median), Times(memRatio)))
+		bits = append(bits, fmt.Sprintf("each cost %s, %s the event loop's", Bytes(os.RSSBytes), Times(memRatio)))
 	} else {
-		bits = append(bits, fmt.Sprintf("each cost %s, only %s the event loop's (%s needed for \"significant\")", Bytes(os.RSSBytes.Median), Times(memRatio), Times(MemRatioSignificant)))
+		bits = append(bits, fmt.Sprintf("each cost %s, only %s the event loop's (%s needed for \"significant\")", Bytes(os.RSSBytes), Times(memRatio), Times(MemRatioSignificant)))
 	}
 	return Verdict{Outcome: count(n, 2), Prediction: pred, Measured: measured, Reason: strings.Join(bits, "; ")}
 }
@@ -724,7 +756,7 @@ func claim8(d data) Verdict {
 			return notMeasured(pred, missing("no Little bound on "+r.Point.Label))
 		}
 		ms = append(ms, fmt.Sprintf("%s: %s rps = %s of the bound, p99 %s, %s threads", r.Point.Label,
-			Stat(r.RPS, ""), StatWith(f, "", Pct), Stat(r.P99Ms, "ms"), Num(r.Server.ThreadsPeak.Median)))
+			Stat(r.RPS, ""), StatWith(f, "", Pct), Stat(r.P99Ms, "ms"), Count(r.Server.ThreadsPeak.Median)))
 		maxThreads = math.Max(maxThreads, r.Server.ThreadsPeak.Median)
 		switch {
 		case f.Median >= LittleHeldFraction:
@@ -737,14 +769,12 @@ func claim8(d data) Verdict {
 			bits = append(bits, fmt.Sprintf("%s reached only %s", r.Point.Label, Pct(f.Median)))
 		}
 	}
-	for _, w := range why {
-		bits = append(bits, w)
-	}
+	bits = append(bits, why...)
 	fewThreads := maxThreads <= HandfulThreads
 	if fewThreads {
-		bits = append(bits, fmt.Sprintf("at most %s threads", Num(maxThreads)))
+		bits = append(bits, fmt.Sprintf("at most %s threads", Count(maxThreads)))
 	} else {
-		bits = append(bits, fmt.Sprintf("%s threads, more than a handful (%d)", Num(maxThreads), HandfulThreads))
+		bits = append(bits, fmt.Sprintf("%s threads, more than a handful (%d)", Count(maxThreads), HandfulThreads))
 	}
 	var out Outcome
 	switch {
@@ -914,7 +944,7 @@ func claim10(d data) Verdict {
 	rows := Metrics(d.f)
 	pred := fmt.Sprintf("each model's measured limit (p99 ≤ %s× the %s ms wait, no errors) falls in the seed's range for it", Num(P99WaitFactor), Num(waitMs()))
 	var outs []Outcome
-	var ms, bits []string
+	var ms, bits, undecided []string
 	for _, r := range rows {
 		switch r.Outcome {
 		case Within:
@@ -922,10 +952,14 @@ func claim10(d data) Verdict {
 		case Above, Below:
 			outs = append(outs, Refuted)
 		default:
+			undecided = append(undecided, fmt.Sprintf("%s: %s (%s)", r.Seed, r.Outcome, r.Why))
 			continue
 		}
 		ms = append(ms, fmt.Sprintf("%s %s: %s", r.Seed, r.SeedRange(), r.Measured.String()))
 		bits = append(bits, fmt.Sprintf("%s %s", r.Seed, r.Outcome))
+	}
+	if len(undecided) > 0 {
+		bits = append(bits, "undecided: "+strings.Join(undecided, "; "))
 	}
 	o := combine(outs)
 	if o == NotMeasured {

@@ -216,6 +216,38 @@ func TestClaim6ThreadMemory(t *testing.T) {
 	}
 }
 
+// TestClaim6FirstRepetition: the suite keeps one server through every
+// point and repetition, so later repetitions of small points inherit the
+// threads and heap of larger ones. The medians below say "no extra threads
+// per request"; the first repetitions say one thread each, and decide.
+func TestClaim6FirstRepetition(t *testing.T) {
+	const mib = 1 << 20
+	rep := func(threads int, rss int64) results.Rep {
+		return results.Rep{RPS: 1000, Server: results.ServerSample{ThreadsPeak: threads, RSSPeak: rss}}
+	}
+	withReps := func(first results.Rep) func(*results.Row) {
+		return func(r *results.Row) {
+			later := rep(206, 40*mib) // after c=1000 and c=5000 ran in the first round
+			r.Reps = []results.Rep{first, later, later}
+			r.Server.ThreadsPeak = st(206)
+			r.Server.RSSPeakBytes = st(40 * mib)
+		}
+	}
+	f := newFile().
+		add("io-wait", "blocking-os", "c=10", withReps(rep(18, 10*mib))).
+		add("io-wait", "blocking-os", "c=100", withReps(rep(108, 10*mib+90*(64<<10)))).
+		add("io-wait", "eventloop-async", "c=10", server(6, 8*mib)).
+		add("io-wait", "eventloop-async", "c=100", server(6, 8*mib+90*(8<<10))).f
+	v := expect(t, "first repetitions", f, 6, Reproduced)
+	if !strings.Contains(v.Measured, "first repetitions") {
+		t.Errorf("measured does not say where the numbers come from: %s", v.Measured)
+	}
+	ic, err := InFlightCost(f, "blocking-os", ThreadCap())
+	if err != nil || ic.Threads != 1 || ic.RSSBytes != 64<<10 {
+		t.Errorf("InFlightCost = %+v, %v; want 1 thread and 64 KiB per request", ic, err)
+	}
+}
+
 func ctx(vol, invol float64) func(*results.Row) {
 	return func(r *results.Row) {
 		r.Server.CtxVolPerReq, r.Server.CtxInvolPerReq = st(vol), st(invol)
@@ -449,7 +481,13 @@ func TestFormat(t *testing.T) {
 		{Num(math.NaN()), "–"},
 		{Pct(0.853), "85%"},
 		{Pct(0.042), "4.2%"},
-		{Bytes(64 << 10), "64.0 KiB"},
+		{Bytes(64 << 10), "64 KiB"},
+		{Num(2), "2"},
+		{Num(1.5), "1.5"},
+		{Num(50.04), "50"},
+		{Count(5), "5"},
+		{Count(6.5), "6.5"},
+		{Count(20000), "20,000"},
 		{Bytes(12.5 * (1 << 20)), "12.5 MiB"},
 		{Stat(results.Stat{Median: 51.2, Min: 50.8, Max: 53.1, N: 3}, "ms"), "51.2 ms [50.8–53.1]"},
 		{Stat(results.Stat{Median: 51.2, Min: 51.2, Max: 51.2, N: 1}, "ms"), "51.2 ms"},

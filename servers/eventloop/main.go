@@ -22,6 +22,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -30,15 +31,17 @@ import (
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "eventloop:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
 		}
-		os.Exit(2)
+		fmt.Fprintln(os.Stderr, "eventloop:", err)
+		os.Exit(1)
 	}
 }
 
 // run starts the server with the given flags and serves until SIGINT or
-// SIGTERM, then shuts down gracefully and returns nil.
+// SIGTERM, then shuts down gracefully and returns nil. It logs to stderr
+// and writes nothing to stdout.
 func run(args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
@@ -63,18 +66,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	go func() {
 		<-ctx.Done()
-		logger.Printf("eventloop: shutting down")
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := s.stop(sctx); err != nil {
+		logger.Printf("eventloop: shutting down, in-flight requests get %s", cfg.grace)
+		if err := s.shutdown(cfg.grace); err != nil {
 			logger.Printf("eventloop: shutdown: %v", err)
 		}
 	}()
 
 	s.ready = func() {
-		fmt.Fprintf(stdout, "eventloop: gnet reactor, handler=%s, loops=%d%s, listening on http://%s "+
-			"(pid %d, nofile %d, header timeout %v, idle timeout %v)\n",
-			cfg.handler, cfg.loops, describeStyle(cfg), addr, os.Getpid(), nofile, cfg.readHeaderTimeout, cfg.idleTimeout)
+		logger.Printf("eventloop: gnet reactor, handler=%s, loops=%d%s, on http://%s "+
+			"(GOMAXPROCS %d, nofile %d, header timeout %v, idle timeout %v)",
+			cfg.handler, cfg.loops, describeStyle(cfg), addr, runtime.GOMAXPROCS(0), nofile, cfg.readHeaderTimeout, cfg.idleTimeout)
 	}
 	if err := s.serve(addr); err != nil {
 		return fmt.Errorf("engine stopped: %w", err)
@@ -106,6 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request head")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive idle timeout")
 	fs.DurationVar(&cfg.linger, "linger", 500*time.Millisecond, "how long a closing connection reads and drops input")
+	fs.DurationVar(&cfg.grace, "shutdown-grace", 10*time.Second, "time in-flight requests get to finish on SIGTERM")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: eventloop [flags]\n\nThe lab's event-loop server (gnet). Flags:\n")
 		fs.PrintDefaults()
@@ -123,7 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-pool-size must be at least 1")
 	case cfg.depConns < 1:
 		return cfg, errors.New("-dependency-conns must be at least 1")
-	case cfg.readHeaderTimeout <= 0 || cfg.idleTimeout <= 0 || cfg.linger <= 0:
+	case cfg.readHeaderTimeout <= 0 || cfg.idleTimeout <= 0 || cfg.linger <= 0 || cfg.grace <= 0:
 		return cfg, errors.New("timeouts must be positive")
 	}
 	return cfg, nil

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net"
@@ -29,6 +30,7 @@ type config struct {
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
 	linger            time.Duration // how long a closing connection drains input
+	grace             time.Duration // how long in-flight requests get on SIGTERM
 	nofile            uint64        // the soft RLIMIT_NOFILE in force
 }
 
@@ -49,9 +51,11 @@ type server struct {
 	depAddr *net.TCPAddr   // async style with -dependency
 	shedAt  int            // accepted fds at or above this are refused (nofile headroom)
 
-	open  atomic.Int64 // open client connections (not dependency ones)
-	clock atomic.Int64 // engine clock: unix nanoseconds, refreshed every tick
-	date  dateCache
+	open     atomic.Int64 // open client connections (not dependency ones)
+	shutting atomic.Bool  // draining: new connections are refused
+	stopping atomic.Bool  // stop or shutdown was asked for
+	clock    atomic.Int64 // engine clock: unix nanoseconds, refreshed every tick
+	date     dateCache
 
 	eng    gnet.Engine   // set in OnBoot
 	booted chan struct{} // closed in OnBoot
@@ -107,30 +111,77 @@ func newServer(cfg config, logger *log.Logger) (*server, error) {
 
 func (s *server) modelName() string { return "eventloop/" + s.cfg.handler }
 
-// serve runs the engine on addr until stop is called or it fails.
+// serve runs the engine on addr until stop or shutdown is called, or it
+// fails. gnet stops the whole engine when accept fails (EMFILE, for one):
+// serve then returns an error instead of nil, so that it is never silent.
 func (s *server) serve(addr string) error {
 	defer func() {
 		if s.pool != nil {
 			s.pool.stop()
 		}
 	}()
+	err := s.run(addr)
+	if err == nil && !s.stopping.Load() {
+		err = errors.New("the engine stopped by itself (an event loop failed; see gnet's error above)")
+	}
+	return err
+}
+
+func (s *server) run(addr string) error {
 	return gnet.Run(s, "tcp://"+addr,
 		gnet.WithNumEventLoop(s.cfg.loops),
 		gnet.WithReusePort(true), // each loop accepts on its own listener
+		gnet.WithReuseAddr(true), // rebind at once over the TIME_WAIT sockets of a previous run
 		gnet.WithTicker(true),
 		gnet.WithLogger(gnetLogger{s.log}),
 	)
 }
 
-// stop shuts the engine down gracefully: listeners and connections close,
-// loops exit, serve returns. Safe from any goroutine.
+// stop stops the engine at once: listeners and connections close, loops
+// exit, serve returns. Safe from any goroutine.
 func (s *server) stop(ctx context.Context) error {
+	s.stopping.Store(true)
 	select {
 	case <-s.booted:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	return s.eng.Stop(ctx)
+}
+
+// shutdown drains, then stops: new connections are refused, idle ones
+// close, busy ones close after the answers to the requests they have sent;
+// once none is left, or after grace, the engine stops. Safe from any
+// goroutine.
+func (s *server) shutdown(grace time.Duration) error {
+	s.stopping.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	select {
+	case <-s.booted:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.shutting.Store(true)
+	s.loopsMu.Lock()
+	for _, ls := range s.loops {
+		_ = ls.el.Execute(context.Background(), gnet.RunnableFunc(ls.drain))
+	}
+	s.loopsMu.Unlock()
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for s.open.Load() > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-poll.C:
+		}
+	}
+	if n := s.open.Load(); n > 0 {
+		s.log.Printf("eventloop: %d connections still busy after %v; closing them", n, grace)
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	return s.eng.Stop(sctx)
 }
 
 // OnBoot runs once the engine is ready.
@@ -153,9 +204,12 @@ func (s *server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	// Linux gives the lowest free fd: a high one means the table is nearly
 	// full. Refusing here keeps accept itself from failing with EMFILE,
 	// which makes gnet stop the whole engine.
+	if s.shutting.Load() {
+		return nil, gnet.Close
+	}
 	if s.shedAt > 0 && c.Fd() >= s.shedAt {
 		s.logShed(c.Fd())
-		return shedResponse, gnet.Close
+		return appendResponse(nil, refusalMeta, errShed.Status, contract.ContentTypeJSON, errShed.AppendBody(nil), &s.date), gnet.Close
 	}
 	ls := s.loopOf(c.EventLoop())
 	cs := &connState{c: c, loop: ls, headTimed: true,
@@ -239,12 +293,8 @@ func (s *server) logShed(fd int) {
 	}
 }
 
-var shedResponse = func() []byte {
-	e := &contract.Error{Status: 503, Msg: "server at its open-file limit"}
-	var d dateCache
-	d.refresh(time.Now())
-	return appendResponse(nil, refusalMeta, e.Status, contract.ContentTypeJSON, e.AppendBody(nil), &d)
-}()
+// errShed answers a connection refused at the open-file limit.
+var errShed = &contract.Error{Status: 503, Msg: "server at its open-file limit"}
 
 // loopState is what one event loop owns: its connections, its scratch
 // buffers and its dependency connections. Only that loop's goroutine touches
@@ -292,6 +342,22 @@ func (ls *loopState) sweep(context.Context) error {
 		}
 		if cs.deadline != 0 && now >= cs.deadline {
 			_ = ls.el.Close(cs.c)
+		}
+	}
+	return nil
+}
+
+// drain starts the shutdown of the loop's connections (see server.shutdown).
+// It runs on the loop.
+func (ls *loopState) drain(context.Context) error {
+	for i := len(ls.conns) - 1; i >= 0; i-- { // closing removes conns[i]
+		cs := ls.conns[i]
+		switch {
+		case cs.draining || cs.final:
+		case cs.nextSeq == cs.sendSeq || cs.body != nil:
+			_ = ls.el.Close(cs.c) // idle, or in the middle of a body
+		default:
+			cs.final, cs.finalSeq = true, cs.nextSeq-1 // close after the last answer
 		}
 	}
 	return nil

@@ -48,6 +48,13 @@ func (s *syncBuffer) String() string {
 // it when the test ends.
 func startServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
+	return startServerWith(t, nil, args...)
+}
+
+// startServerWith is startServer with a setup function that may change the
+// server before it starts (and before any goroutine reads it).
+func startServerWith(t *testing.T, setup func(*server), args ...string) *testServer {
+	t.Helper()
 	cfg, err := parseFlags(append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +68,9 @@ func startServer(t *testing.T, args ...string) *testServer {
 	s, err := newServer(cfg, log.New(logs, "", 0))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(s)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.serve(addr) }()
@@ -394,12 +404,13 @@ func TestTimeouts(t *testing.T) {
 func TestPanic(t *testing.T) {
 	for _, handler := range []string{"async", "pool", "inline"} {
 		t.Run(handler, func(t *testing.T) {
-			s := startServer(t, "-handler", handler)
-			s.hook = func(req contract.Request) {
-				if req.Route == contract.JSON {
-					panic("boom")
+			s := startServerWith(t, func(s *server) {
+				s.hook = func(req contract.Request) {
+					if req.Route == contract.JSON {
+						panic("boom")
+					}
 				}
-			}
+			}, "-handler", handler)
 			c := dial(t, s.addr)
 			c.send(get("/json") + get("/plaintext"))
 			resp, body := c.read("GET")
@@ -453,13 +464,15 @@ func TestFanout(t *testing.T) {
 	})
 }
 
-func itoa(n int) string { return string(contract.AppendIOBody(nil, n)[len(`{"waited_ms":`) : len(contract.AppendIOBody(nil, n))-1]) }
+func itoa(n int) string {
+	return string(contract.AppendIOBody(nil, n)[len(`{"waited_ms":`) : len(contract.AppendIOBody(nil, n))-1])
+}
 
 // TestRunShutdown: run serves until SIGINT, then returns nil (exit 0).
 func TestRunShutdown(t *testing.T) {
 	r, w := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- run([]string{"-addr", "127.0.0.1:0"}, w, io.Discard) }()
+	go func() { done <- run([]string{"-addr", "127.0.0.1:0"}, io.Discard, w) }()
 	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
@@ -482,5 +495,40 @@ func TestRunShutdown(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not return after SIGINT")
+	}
+}
+
+// TestShedAtFileLimit: near the open-file limit new connections get a 503
+// and are closed, while existing connections keep being served.
+func TestShedAtFileLimit(t *testing.T) {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lowest := int(f.Fd()) // the lowest free fd now
+	f.Close()
+	// Leave room for the engine's own fds and about ten connections.
+	s := startServerWith(t, func(s *server) { s.shedAt = lowest + 30 })
+	first := dial(t, s.addr)
+	first.send(get("/plaintext"))
+	first.read("GET")
+	shed := false
+	for i := 0; i < 100 && !shed; i++ {
+		c := dial(t, s.addr)
+		c.send(get("/plaintext"))
+		resp, body := c.read("GET")
+		if resp.StatusCode == 503 {
+			shed = strings.Contains(body, "open-file limit")
+		}
+	}
+	if !shed {
+		t.Fatal("no connection was refused near the limit")
+	}
+	first.send(get("/json"))
+	if _, body := first.read("GET"); body != string(contract.JSONBody) {
+		t.Fatalf("existing connection after shedding: %q", body)
+	}
+	if !strings.Contains(s.logs.String(), "refusing new connections") {
+		t.Errorf("shedding not logged: %q", s.logs.String())
 	}
 }
