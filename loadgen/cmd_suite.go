@@ -98,6 +98,7 @@ func suiteCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}
 		}
 		o.ServerCPUs, o.LoadCPUs = serverCPUs, loadCPUs
+		o.MachineCPUs = suite.AllowedCPUs() // before pinning narrows it
 		if err := pinProcess(loadCPUs); err != nil {
 			fmt.Fprintln(stderr, "loadgen suite: pin to load CPUs:", err)
 			return exitFail

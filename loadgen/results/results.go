@@ -71,6 +71,9 @@ type Calibration struct {
 	// the server CPUs: rows at ≥ 90 % of it are flagged as loadgen-bound.
 	LoadgenCeilingRPS float64 `json:"loadgen_ceiling_rps"`
 	LoadgenCeilingRef string  `json:"loadgen_ceiling_ref"` // what was measured, or why not
+	// LoadgenCeilingByPipeline: the ceiling at each pipeline depth the
+	// catalog uses ("1", "16"); LoadgenCeilingRPS is the depth-1 value.
+	LoadgenCeilingByPipeline map[string]float64 `json:"loadgen_ceiling_by_pipeline,omitempty"`
 	// CPUMsPerRequest is the measured time of one /cpu?work=CPUWork digest
 	// on this machine, for the cpu scenario's Little bound.
 	CPUMsPerRequest float64 `json:"cpu_ms_per_request"`

@@ -2,6 +2,7 @@ package suite
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -90,3 +91,20 @@ func ValidateCPUList(s string) error {
 	}
 	return nil
 }
+
+// uniqueSorted returns the distinct CPUs of xs, ascending.
+func uniqueSorted(xs []int) []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// AllowedCPUs is this process's CPU affinity as a taskset list.
+func AllowedCPUs() string { return cpuList(unixCPUSet{}.allowed()) }

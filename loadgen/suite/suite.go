@@ -30,18 +30,21 @@ import (
 // Options configure a suite run. The zero value of each duration selects
 // the default for the mode (full or -quick).
 type Options struct {
-	BinDir     string            // where make build put the binaries
-	OutDir     string            // results.json goes here
-	Quick      bool              // one repetition, short phases, fewer points
-	Reps       int               // repetitions per measurement (default 3, quick 1)
-	Scenarios  []string          // names; empty runs the whole catalog
-	ServerCPUs string            // taskset list for servers
-	LoadCPUs   string            // taskset list of this process and the dependency
-	Targets    map[string]string // external mode: config name → base URL
-	Warmup     time.Duration
-	Measure    time.Duration
-	Command    string    // the command line, recorded for reproduction
-	Progress   io.Writer // progress lines; nil for none
+	BinDir     string   // where make build put the binaries
+	OutDir     string   // results.json goes here
+	Quick      bool     // one repetition, short phases, fewer points
+	Reps       int      // repetitions per measurement (default 3, quick 1)
+	Scenarios  []string // names; empty runs the whole catalog
+	ServerCPUs string   // taskset list for servers
+	LoadCPUs   string   // taskset list of this process and the dependency
+	// MachineCPUs are the CPUs the suite may hand out (its affinity before
+	// it pinned itself to LoadCPUs); empty means ServerCPUs and LoadCPUs.
+	MachineCPUs string
+	Targets     map[string]string // external mode: config name → base URL
+	Warmup      time.Duration
+	Measure     time.Duration
+	Command     string    // the command line, recorded for reproduction
+	Progress    io.Writer // progress lines; nil for none
 }
 
 func (o *Options) defaults() {
@@ -84,8 +87,8 @@ func DefaultCPUs() (server, load string) {
 type runner struct {
 	o        Options
 	file     *results.File
-	dep      string // dependency host:port
-	ceiling  float64
+	dep      string          // dependency host:port
+	ceiling  map[int]float64 // pipeline depth → the load generator's ceiling
 	cpuMs    float64
 	started  time.Time
 	done     int // measurements finished, for the ETA
@@ -286,12 +289,14 @@ func (r *runner) serverCPUs(p catalog.Point) (string, string) {
 	if p.ServerCPUs == 0 {
 		return r.o.ServerCPUs, ""
 	}
-	var set unixCPUSet
 	server := parseCPUList(r.o.ServerCPUs)
 	if len(server) >= p.ServerCPUs {
 		return cpuList(server[:p.ServerCPUs]), ""
 	}
-	all := set.allowed()
+	all := parseCPUList(r.o.MachineCPUs)
+	if len(all) == 0 {
+		all = uniqueSorted(append(server, parseCPUList(r.o.LoadCPUs)...))
+	}
 	if len(all) < p.ServerCPUs {
 		return cpuList(all), fmt.Sprintf("asked for %d server CPUs, the machine has %d", p.ServerCPUs, len(all))
 	}

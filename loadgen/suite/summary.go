@@ -158,8 +158,9 @@ func (r *runner) summarise(row *results.Row) {
 	if row.Loadgen.CPUUtil.N > 0 && row.Loadgen.CPUUtil.Max >= saturatedCPU {
 		why = append(why, fmt.Sprintf("load generator CPU at %.0f%% of its cores", 100*row.Loadgen.CPUUtil.Max))
 	}
-	if r.ceiling > 0 && row.RPS.N > 0 && row.RPS.Max >= saturatedCeiling*r.ceiling {
-		why = append(why, fmt.Sprintf("%.0f rps is %.0f%% of the load generator's measured ceiling (%.0f rps)", row.RPS.Max, 100*row.RPS.Max/r.ceiling, r.ceiling))
+	if ceil := r.ceiling[max(row.Point.Pipeline, 1)]; ceil > 0 && row.RPS.N > 0 && row.RPS.Max >= saturatedCeiling*ceil {
+		why = append(why, fmt.Sprintf("%.0f rps is %.0f%% of the load generator's measured ceiling (%.0f rps at pipeline %d)",
+			row.RPS.Max, 100*row.RPS.Max/ceil, ceil, max(row.Point.Pipeline, 1)))
 	}
 	row.Saturated = len(why) > 0
 	row.SaturationReason = strings.Join(why, "; ")
