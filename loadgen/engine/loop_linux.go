@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,8 @@ const (
 	minTick     = 50 * time.Microsecond // shortest pacing interval
 )
 
+var deferWrites = os.Getenv("LOADGEN_DEFER") == "1"
+
 type connState uint8
 
 const (
@@ -67,6 +70,7 @@ type conn struct {
 	gen     int32 // bumped on every close, so stale epoll events are ignored
 	state   connState
 	wantOut bool // EPOLLOUT registered (connect in progress or a short write)
+	dirty   bool // on the loop's dirty list: queued bytes to write after this batch
 	inAvail bool // on the loop's avail stack (open loop)
 
 	rd respReader
@@ -130,6 +134,8 @@ type loop struct {
 	conns  []*conn         // connection slots, indexed by conn.slot (the epoll data)
 	free   []int32         // closed slots ready for reuse (open loop)
 	avail  []*conn         // open loop: connections with room for another request
+	dirty  []*conn         // connections with requests queued during the current batch
+	batch  bool            // handling an epoll batch: writes are deferred to its end
 	start  time.Time       // the run's clock origin
 	stop   *atomic.Bool    // set by Run on cancellation
 	pub    *published      // nil unless progress was requested
@@ -261,9 +267,12 @@ func (l *loop) run() {
 			break // cannot happen with a valid epoll fd
 		}
 		l.drained = n < len(l.events)
+		l.batch = deferWrites
 		for i := 0; i < n; i++ {
 			l.handle(l.events[i])
 		}
+		l.batch = false
+		l.flushDirty()
 		now = l.clock()
 		if l.open {
 			l.pump(now)
@@ -534,9 +543,28 @@ func (l *loop) enqueue(c *conn, k int, intended, now int64) {
 	l.inflight += k
 	l.st.sent += int64(k)
 	c.wleft += k * l.reqLen
-	if !c.wantOut {
+	switch {
+	case c.wantOut: // EPOLLOUT will flush
+	case l.batch:
+		if !c.dirty {
+			c.dirty = true
+			l.dirty = append(l.dirty, c)
+		}
+	default:
 		l.flush(c)
 	}
+}
+
+// flushDirty writes the requests queued during a batch, back to back.
+func (l *loop) flushDirty() {
+	for i, c := range l.dirty {
+		l.dirty[i] = nil
+		c.dirty = false
+		if c.state == csOpen && c.wleft > 0 && !c.wantOut {
+			l.flush(c)
+		}
+	}
+	l.dirty = l.dirty[:0]
 }
 
 // flush writes c's queued request bytes. The queue is a suffix of the

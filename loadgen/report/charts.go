@@ -208,45 +208,76 @@ func boundLabel(cfg string) string {
 }
 
 func canaryChart(f *results.File) (*plot.Plot, error) {
-	p := newPlot("A blocking call in the loop: the canary's p99", "handler style", "canary p99, ms (log)")
+	p := newPlot("A blocking call in the loop: the canary's p99", "handler style", "canary latency, ms (log)")
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	var names []string
-	var pts plotter.XYs
+	var pts, starved plotter.XYs
 	var errs plotter.YErrors
 	wait := 0.0
 	for _, cfg := range configsIn(f, "blocking-in-loop") {
 		for _, r := range rowsOf(f, "blocking-in-loop", cfg) {
-			if r.Canary == nil || r.Canary.P99Ms.N == 0 || r.Canary.P99Ms.Min <= 0 {
+			if r.Canary == nil || r.Canary.P99Ms.N == 0 {
 				continue
 			}
 			wait = float64(r.Point.Ms)
 			x := float64(len(names))
-			names = append(names, r.Style)
+			if a := verdict.CanaryOf(r); a.Starved && a.OldestWaitMs > 0 {
+				// Its p99 describes the few probes answered; plot how long
+				// the oldest unanswered one had waited instead.
+				names = append(names, r.Style)
+				starved = append(starved, plotter.XY{X: x, Y: a.OldestWaitMs})
+				continue
+			}
 			c := r.Canary.P99Ms
+			if c.Min <= 0 {
+				continue
+			}
+			names = append(names, r.Style)
 			pts = append(pts, plotter.XY{X: x, Y: c.Median})
 			errs = append(errs, struct{ Low, High float64 }{c.Median - c.Min, c.Max - c.Median})
 		}
 	}
-	if len(pts) == 0 {
+	if len(names) == 0 {
 		return nil, nil
 	}
-	s, err := plotter.NewScatter(pts)
-	if err != nil {
-		return nil, err
+	lo, hi := math.Inf(1), math.Inf(-1)
+	if len(pts) > 0 {
+		s, err := plotter.NewScatter(pts)
+		if err != nil {
+			return nil, err
+		}
+		s.Shape = draw.BoxGlyph{}
+		s.Radius = vg.Points(5)
+		s.Color = plotutil.Color(0)
+		eb, err := plotter.NewYErrorBars(struct {
+			plotter.XYer
+			plotter.YErrorer
+		}{pts, errs})
+		if err != nil {
+			return nil, err
+		}
+		p.Add(s, eb)
+		p.Legend.Add("canary p99", s)
+		for i, q := range pts {
+			lo = math.Min(lo, q.Y-errs[i].Low)
+			hi = math.Max(hi, q.Y+errs[i].High)
+		}
 	}
-	s.Shape = draw.BoxGlyph{}
-	s.Radius = vg.Points(5)
-	s.Color = plotutil.Color(0)
-	eb, err := plotter.NewYErrorBars(struct {
-		plotter.XYer
-		plotter.YErrorer
-	}{pts, errs})
-	if err != nil {
-		return nil, err
+	if len(starved) > 0 {
+		s, err := plotter.NewScatter(starved)
+		if err != nil {
+			return nil, err
+		}
+		s.Shape = draw.TriangleGlyph{}
+		s.Radius = vg.Points(6)
+		s.Color = plotutil.Color(1)
+		p.Add(s)
+		p.Legend.Add("starved: oldest probe's wait (≥)", s)
+		for _, q := range starved {
+			lo, hi = math.Min(lo, q.Y), math.Max(hi, q.Y)
+		}
 	}
-	p.Add(s, eb)
-	p.Legend.Add("canary p99 (median, min–max)", s)
 	if wait > 0 {
 		wl, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: wait}, {X: float64(len(names)) - 0.5, Y: wait}})
 		if err != nil {
@@ -256,15 +287,10 @@ func canaryChart(f *results.File) (*plot.Plot, error) {
 		wl.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(wl)
 		p.Legend.Add(fmt.Sprintf("the handler's wait (%g ms)", wait), wl)
+		lo, hi = math.Min(lo, wait), math.Max(hi, wait)
 	}
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for i, q := range pts {
-		lo = math.Min(lo, q.Y-errs[i].Low)
-		hi = math.Max(hi, q.Y+errs[i].High)
-	}
-	lo, hi = math.Min(lo, wait), math.Max(hi, wait)
 	p.Y.Min, p.Y.Max = lo/2, hi*2
 	return p, nil
 }

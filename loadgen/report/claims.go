@@ -176,6 +176,9 @@ func loadRow(row *results.Row, canary bool) []string {
 		c := "–"
 		if row.Canary != nil {
 			c = stat(row.Canary.P99Ms, "")
+			if a := verdict.CanaryOf(row); a.Starved {
+				c += fmt.Sprintf(" (answered %s of %s probes)", inum(a.Answered), inum(a.Scheduled))
+			}
 		}
 		out = append(out, c)
 	}

@@ -146,8 +146,8 @@ func (r *renderer) header() {
 	if e.GitDirty {
 		dirty = " with uncommitted changes"
 	}
-	r.p(fmt.Sprintf("Measured %s on %s (%s, %d cores, Linux %s, %s) at commit %s%s; rendered from results.json by %s.",
-		orDash(e.Date), orDash(e.Hostname), orDash(e.CPUModel), e.Cores, orDash(e.Kernel), orDash(e.GoVersion), code(commit), dirty, code("loadgen report")))
+	r.p(fmt.Sprintf("Measured %s on %s (%s, %s, Linux %s, %s) at commit %s%s; rendered from results.json by %s.",
+		orDash(e.Date), orDash(e.Hostname), orDash(e.CPUModel), plural(e.Cores, "core"), orDash(e.Kernel), orDash(e.GoVersion), code(commit), dirty, code("loadgen report")))
 	if !r.f.Complete {
 		r.p("> " + bold("Incomplete run.") + " The suite was interrupted: what is below was measured, but scenarios or rows are missing, and claims that depend on them read \"not measured\".")
 	}
@@ -198,8 +198,8 @@ func (r *renderer) summary() {
 			nScn++
 		}
 	}
-	first := fmt.Sprintf("This run measured %s in %s (%s of %s s each) on %d cores over loopback; of the seeds' %d claims, %d came out reproduced, %d partly%s and %d refuted%s",
-		plural(len(configsMeasured(f)), "server configuration"), plural(nScn, "scenario"), plural(f.Options.Reps, "repetition"), num(f.Options.MeasureS), f.Environment.Cores, len(r.claims),
+	first := fmt.Sprintf("This run measured %s in %s (%s of %s s each) on %s%s; of the seeds' %d claims, %d came out reproduced, %d partly%s and %d refuted%s",
+		plural(len(configsMeasured(f)), "server configuration"), plural(nScn, "scenario"), plural(f.Options.Reps, "repetition"), num(f.Options.MeasureS), plural(f.Environment.Cores, "core"), overLoopback(f.Environment), len(r.claims),
 		counts[verdict.Reproduced], counts[verdict.Partly], r.which(verdict.Partly), counts[verdict.Refuted], r.which(verdict.Refuted))
 	if n := counts[verdict.NotMeasured]; n > 0 {
 		first += fmt.Sprintf(", and %d could not be measured%s", n, r.which(verdict.NotMeasured))
@@ -214,10 +214,10 @@ func (r *renderer) summary() {
 	if lp, ok := loopLabel(); ok {
 		inl, pool, as := get(f, "blocking-in-loop", "eventloop-inline", lp), get(f, "blocking-in-loop", "eventloop-pool", lp), get(f, "blocking-in-loop", "eventloop-async", lp)
 		if inl != nil && inl.Canary != nil && as != nil && as.Canary != nil {
-			t := fmt.Sprintf("One blocking call inside the loop cut its throughput to %s rps and pushed the p99 of a bystander canary on other connections to %s ms, against %s ms on the async loop",
-				num(inl.RPS.Median), num(inl.Canary.P99Ms.Median), num(as.Canary.P99Ms.Median))
+			t := fmt.Sprintf("One blocking call inside the loop cut its throughput to %s rps, and a bystander canary on other connections %s, against a p99 of %s ms on the async loop",
+				num(inl.RPS.Median), canaryPhrase(inl), num(as.Canary.P99Ms.Median))
 			if pool != nil && pool.Canary != nil {
-				t += fmt.Sprintf("; moving the call to a pool kept the canary at %s ms", num(pool.Canary.P99Ms.Median))
+				t += fmt.Sprintf("; with the call moved to a pool, the canary %s", canaryPhrase(pool))
 			}
 			s = append(s, t+".")
 		}
@@ -241,8 +241,8 @@ func (r *renderer) summary() {
 	}
 	if l := highestCommon(f, "idle-connections", "blocking-os", "eventloop-async"); l != "" {
 		o, e := get(f, "idle-connections", "blocking-os", l), get(f, "idle-connections", "eventloop-async", l)
-		s = append(s, fmt.Sprintf("Holding %s idle keep-alive connections cost %s each on the OS-thread server and %s on the event loop.",
-			inum(int(o.Idle.Held.Median)), size(verdict.FreshOf(o).RSSPerConnBytes), size(verdict.FreshOf(e).RSSPerConnBytes)))
+		s = append(s, fmt.Sprintf("Holding %s idle keep-alive connections cost %s on the OS-thread server and %s on the event loop.",
+			inum(int(o.Idle.Held.Median)), perConn(verdict.FreshOf(o).RSSPerConnBytes), perConn(verdict.FreshOf(e).RSSPerConnBytes)))
 	}
 	if len(s) > 8 {
 		s = s[:8]
@@ -250,6 +250,22 @@ func (r *renderer) summary() {
 	// The tally first, then the argument.
 	r.p(s[0])
 	r.p(s[1:]...)
+}
+
+func overLoopback(e results.Environment) string {
+	if e.Loopback {
+		return " over loopback"
+	}
+	return ""
+}
+
+// canaryPhrase says what a row's canary saw, as a verb phrase.
+func canaryPhrase(x *results.Row) string {
+	a := verdict.CanaryOf(x)
+	if a.Starved {
+		return fmt.Sprintf("got answers to only %s of its %s probes (the oldest unanswered had waited ≈ %s ms)", inum(a.Answered), inum(a.Scheduled), num(a.OldestWaitMs))
+	}
+	return fmt.Sprintf("saw a p99 of %s ms", num(x.Canary.P99Ms.Median))
 }
 
 // which lists the claims with outcome o: " (claims 8, 9)", or "".
@@ -304,6 +320,15 @@ func (r *renderer) cpuSentence() string {
 			times(p2.RPS.Median/p1.RPS.Median), times(e2.RPS.Median/e1.RPS.Median))
 	}
 	return t + "."
+}
+
+// perConn phrases a memory cost per connection; RSS that did not grow
+// (the heap had room already) reads as such, not as a negative cost.
+func perConn(b float64) string {
+	if b <= 0 {
+		return fmt.Sprintf("nothing measurable per connection (RSS changed by %s)", size(b))
+	}
+	return size(b) + " per connection"
 }
 
 // pctOfC is a row's throughput as a share of c ÷ wait: what the clients'
@@ -378,10 +403,10 @@ func (r *renderer) environment() {
 	}
 	r.table([]string{"what", "this run"}, [][]string{
 		{"Date", orDash(e.Date)},
-		{"Machine", fmt.Sprintf("%s: %s, %d cores, Linux %s", orDash(e.Hostname), orDash(e.CPUModel), e.Cores, orDash(e.Kernel))},
+		{"Machine", fmt.Sprintf("%s: %s, %s, Linux %s", orDash(e.Hostname), orDash(e.CPUModel), plural(e.Cores, "core"), orDash(e.Kernel))},
 		{"Go", orDash(e.GoVersion)},
 		{"Commit", commit},
-		{"CPUs", fmt.Sprintf("servers on %s, load generator and dependency on %s (load generator GOMAXPROCS %d)", orDash(e.ServerCPUs), orDash(e.LoadCPUs), e.LoadgenProcs)},
+		{"CPUs", cpusRow(e)},
 		{"File descriptors", fmt.Sprintf("nofile %s per process (the hard cap here; raised to it)", inum(int(e.NofileLimit)))},
 		{"Network", "loopback only: " + yesNo(e.Loopback)},
 		{"Mode", mode},
@@ -396,12 +421,23 @@ func (r *renderer) environment() {
 		cav = append(cav, bold("Incomplete run:")+" the suite was interrupted; missing rows are reported as missing, never filled in.")
 	}
 	if o.Quick {
-		cav = append(cav, bold("Quick run:")+" one repetition and fewer points; spreads are not measured and brackets are coarser.")
+		cav = append(cav, bold("Quick run:")+" short phases and fewer points, so the brackets below are coarser.")
+	}
+	if o.Reps == 1 {
+		cav = append(cav, bold("One repetition:")+" no [min–max] spread was measured.")
+	}
+	split := fmt.Sprintf("The servers get %s and the load generator %s, so a server never competes with its load, except where a note below says otherwise.",
+		cpusText(e.ServerCPUs), cpusText(e.LoadCPUs))
+	if e.External || e.ServerCPUs == "" {
+		split = fmt.Sprintf("The servers were not started by the suite, so it could not pin them: they may share CPUs with the load generator (on %s).", cpusText(e.LoadCPUs))
+	}
+	network := bold("Loopback.") + " No network latency or bandwidth limit: waits are the handlers' own timers, and the dependency for fan-out runs on the load generator's CPU."
+	if !e.Loopback {
+		network = bold("Not loopback.") + " Some targets are not on 127.0.0.0/8 (a container network, say): network overhead is part of every latency here."
 	}
 	cav = append(cav,
-		fmt.Sprintf("%s The servers get %s and the load generator %s, so a server never competes with its load, except where a note below says otherwise.",
-			bold(fmt.Sprintf("%d cores.", e.Cores)), cpusText(e.ServerCPUs), cpusText(e.LoadCPUs)),
-		bold("Loopback.")+" No network latency or bandwidth limit: waits are the handlers' own timers, and the dependency for fan-out runs on the load generator's CPU.",
+		bold(plural(e.Cores, "core")+".")+" "+split,
+		network,
 		fmt.Sprintf("%s One process may hold %s file descriptors, so no point opens more than about that many connections; a point the cap prevents is listed as prevented, not dropped.",
 			bold("nofile cap."), inum(int(e.NofileLimit))),
 		bold("Latency")+" is the median over repetitions of each repetition's percentile; [min–max] is the spread over repetitions. A number derived from two rows carries the widest spread its inputs allow.",
@@ -430,7 +466,11 @@ func (r *renderer) environment() {
 		}
 	}
 	if len(sat) == 0 {
-		cav = append(cav, bold("Saturation:")+" no row was flagged: the load generator stayed under 90 % of its CPU and of its calibrated ceiling everywhere.")
+		what := "of its CPU and of its calibrated ceiling"
+		if c.LoadgenCeilingRPS <= 0 {
+			what = "of its CPU (no ceiling was calibrated)"
+		}
+		cav = append(cav, bold("Saturation:")+" no row was flagged: the load generator stayed under 90 % "+what+" everywhere.")
 	} else {
 		cav = append(cav, bold("Saturated rows")+" (the load generator, not the server, may have been the limit): "+strings.Join(sat, "; ")+".")
 	}
@@ -474,6 +514,13 @@ func (r *renderer) environment() {
 		}
 		r.p("CPU affinity as pinned: " + strings.Join(a, ", ") + ".")
 	}
+}
+
+func cpusRow(e results.Environment) string {
+	if e.External || e.ServerCPUs == "" {
+		return fmt.Sprintf("servers not pinned by the suite (external targets); load generator and dependency on %s (load generator GOMAXPROCS %d)", orDash(e.LoadCPUs), e.LoadgenProcs)
+	}
+	return fmt.Sprintf("servers on %s, load generator and dependency on %s (load generator GOMAXPROCS %d)", e.ServerCPUs, orDash(e.LoadCPUs), e.LoadgenProcs)
 }
 
 func cpusText(list string) string {

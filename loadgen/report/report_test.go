@@ -197,6 +197,7 @@ func TestPartialRun(t *testing.T) {
 	for _, want := range []string{
 		"**Incomplete run.**",
 		"**Quick run:**",
+		"**One repetition:**",
 		"**Skipped scenarios:** blocking-in-loop",
 		"was prevented: loadgen: 5064 connections",
 		"| 4 |",

@@ -141,7 +141,7 @@ func (r *renderer) springFastAPI() {
 		}
 		if l := highestCommon(f, "idle-connections", os, el); l != "" {
 			if x := get(f, "idle-connections", cfg, l); x != nil {
-				parts = append(parts, fmt.Sprintf("%s per idle connection (%s)", size(verdict.FreshOf(x).RSSPerConnBytes), l))
+				parts = append(parts, fmt.Sprintf("%s (%s)", perConn(verdict.FreshOf(x).RSSPerConnBytes), l))
 			}
 		}
 		if len(parts) == 0 {
@@ -177,11 +177,11 @@ func (r *renderer) springFastAPI() {
 		var parts []string
 		for _, cfg := range []string{"eventloop-inline", "eventloop-pool", "eventloop-async"} {
 			if x := get(f, "blocking-in-loop", cfg, lp); x != nil && x.Canary != nil {
-				parts = append(parts, fmt.Sprintf("%s %s ms", strings.TrimPrefix(cfg, "eventloop-"), num(x.Canary.P99Ms.Median)))
+				parts = append(parts, fmt.Sprintf("%s: %s", strings.TrimPrefix(cfg, "eventloop-"), verdict.CanaryText(x)))
 			}
 		}
 		if len(parts) > 0 {
-			pitfall = "canary p99 with a blocking call: " + strings.Join(parts, ", ")
+			pitfall = "a bystander canary, by handler style: " + strings.Join(parts, "; ")
 		}
 	}
 	r.table([]string{"aspect", "Spring MVC, per the seed", "measured: " + code(os), "FastAPI, per the seed", "measured: FastAPI's twins"}, [][]string{
@@ -210,13 +210,13 @@ func (r *renderer) springFastAPI() {
 	if lp, ok := loopLabel(); ok {
 		inl, as := get(f, "blocking-in-loop", "eventloop-inline", lp), get(f, "blocking-in-loop", el, lp)
 		if inl != nil && as != nil && inl.Canary != nil && as.Canary != nil {
-			s = append(s, fmt.Sprintf("The event loop's weak spot is the one the seed names: a blocking call inside the loop took a bystander's p99 from %s ms to %s ms.",
-				num(as.Canary.P99Ms.Median), num(inl.Canary.P99Ms.Median)))
+			s = append(s, fmt.Sprintf("The event loop's weak spot is the one the seed names: on the async loop a bystander canary saw a p99 of %s ms, while with a blocking call inside the loop it %s.",
+				num(as.Canary.P99Ms.Median), canaryPhrase(inl)))
 		}
 	}
 	r.p(s...)
 	r.chart(chartIOWait, "Measured throughput (solid) against Little's bound (dashed) for each configuration: the bound is c ÷ wait, or the configured threads or pool ÷ wait where they are fewer than c.")
-	r.chart(chartCanary, "p99 of a slow /plaintext canary on its own connections while the loop serves /io load: the blocked loop (inline) against a pool and the async loop.")
+	r.chart(chartCanary, "A slow /plaintext canary on its own connections while the loop serves /io load: its p99 on the pool and async styles; where most probes went unanswered (the blocked loop), how long the oldest unanswered one had waited, a lower bound.")
 }
 
 // ---- METRICS (seed 000) -------------------------------------------------------

@@ -27,8 +27,11 @@ type File struct {
 	Scenarios   []Scenario  `json:"scenarios"`
 	// Complete is false when the run was interrupted: what is here was
 	// measured, the rest is missing.
-	Complete bool    `json:"complete"`
-	WallS    float64 `json:"wall_s"`
+	Complete bool `json:"complete"`
+	// Failures lists what went wrong without stopping the run: a target
+	// that never answered, a skipped scenario, a failed repetition.
+	Failures []string `json:"failures,omitempty"`
+	WallS    float64  `json:"wall_s"`
 }
 
 // Environment is the machine and the software the numbers come from.

@@ -45,6 +45,7 @@ func collectEnv(o Options, nofile uint64) results.Environment {
 		}
 	} else if c := os.Getenv("LAB_GIT_COMMIT"); c != "" {
 		e.GitCommit = c // containers have no .git: make passes the commit in
+		e.GitDirty = os.Getenv("LAB_GIT_DIRTY") == "true" || os.Getenv("LAB_GIT_DIRTY") == "1"
 	}
 	for _, u := range o.Targets {
 		pu, err := url.Parse(u)

@@ -95,6 +95,11 @@ type runner struct {
 	total    int
 	measured time.Duration
 
+	// failures are what went wrong without stopping the run (a dead
+	// target, a skipped scenario, a failed repetition): Run reports them as
+	// its error after writing everything it measured.
+	failures []string
+
 	procsMu sync.Mutex
 	procs   []*server
 }
@@ -158,10 +163,17 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	}
 	r.file.Complete = ctx.Err() == nil
 	r.file.WallS = time.Since(r.started).Seconds()
+	r.file.Failures = r.failures
 	if err := results.WriteAtomic(filepath.Join(o.OutDir, "results.json"), r.file); err != nil {
 		return r.file, err
 	}
-	return r.file, ctx.Err()
+	if ctx.Err() != nil {
+		return r.file, ctx.Err()
+	}
+	if len(r.failures) > 0 {
+		return r.file, fmt.Errorf("%w: %d failure(s), first: %s", ErrIncomplete, len(r.failures), r.failures[0])
+	}
+	return r.file, nil
 }
 
 func selectScenarios(want []string) ([]catalog.Scenario, error) {
@@ -334,8 +346,12 @@ func (r *runner) runScenario(ctx context.Context, sc catalog.Scenario) results.S
 			break
 		}
 		srvs, err := r.servers(ctx, cfgs, g.cpus)
-		if err != nil {
+		if err != nil || len(srvs) == 0 {
+			if err == nil {
+				err = errors.New("no configuration of it could be reached")
+			}
 			out.Skipped = err.Error()
+			r.failures = append(r.failures, fmt.Sprintf("scenario %s skipped: %v", sc.Name, err))
 			r.logf("suite: %s: %v", sc.Name, err)
 			break
 		}
@@ -365,6 +381,7 @@ func (r *runner) runScenario(ctx context.Context, sc catalog.Scenario) results.S
 							row.Prevented = err.Error()
 						} else if ctx.Err() == nil {
 							row.Notes = append(row.Notes, fmt.Sprintf("rep %d: %v", rep+1, err))
+							r.failures = append(r.failures, fmt.Sprintf("%s %s %s rep %d: %v", sc.Name, srv.cfg.Name, p.Label, rep+1, err))
 						}
 						r.done++
 						continue
@@ -413,7 +430,9 @@ func (r *runner) servers(ctx context.Context, cfgs []catalog.Config, cpus string
 			}
 			s := &server{cfg: c, baseURL: u, addr: pu.Host}
 			if err := waitReady(ctx, u, 60*time.Second, nil); err != nil {
-				return out, fmt.Errorf("target %s: %w", c.Name, err)
+				// One dead target costs its own rows, not the scenario's.
+				r.failures = append(r.failures, fmt.Sprintf("target %s (%s): %v", c.Name, u, err))
+				continue
 			}
 			out = append(out, s)
 			continue
@@ -441,6 +460,11 @@ func (r *runner) servers(ctx context.Context, cfgs []catalog.Config, cpus string
 }
 
 var errPrevented = errors.New("prevented")
+
+// ErrIncomplete is returned (wrapped) when the run finished but something
+// in it failed: a dead target, a skipped scenario, a failed repetition. The
+// results file and the report still hold everything that was measured.
+var ErrIncomplete = errors.New("suite finished with failures")
 
 // measure runs one repetition of one (config, point).
 func (r *runner) measure(ctx context.Context, sc catalog.Scenario, srv *server, p catalog.Point) (results.Rep, error) {

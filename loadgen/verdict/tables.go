@@ -124,15 +124,20 @@ func (c *Cell) evaluate(d data, cfg catalog.Config, p catalog.Point) {
 	}
 	c.HoldMs = inverse(float64(c.Slots)*1000, r.RPS)
 	hold := c.HoldMs.Median
-	mid := math.Sqrt(c.SumMs * c.MaxMs) // halfway between max and sum, on a log scale
 	what := fmt.Sprintf("each of its %s %s held a request for %s ms", Int(c.Slots), c.SlotKind, Num(hold))
 	if c.SlotKind == "connections" {
 		what = fmt.Sprintf("each of its %s connections finished a request every %s ms", Int(c.Slots), Num(hold))
 	}
+	// A handler that makes its calls one after another holds its slot for
+	// at least the sum of the waits. Held clearly less than that, the
+	// waits must have overlapped; held that long or longer, the slot
+	// behaved as sequential code would (or, with no slot cap, the CPU
+	// set the pace).
 	switch {
-	case hold <= mid:
+	case hold < (1-CellTolerance)*c.SumMs:
 		c.BehavesAs = "async"
-		c.Why = what + fmt.Sprintf(", %s the %s ms largest wait: the waits overlapped", approx(hold, c.MaxMs), Num(c.MaxMs))
+		c.Why = what + fmt.Sprintf(", %s below the %s ms that the waits take one after another and %s the %s ms largest wait: the waits overlapped",
+			Pct(1-hold/c.SumMs), Num(c.SumMs), approx(hold, c.MaxMs), Num(c.MaxMs))
 	case cfg.Limit == catalog.LimitNone && cpuBound(d, r, cfg):
 		c.BehavesAs = "CPU-bound"
 		c.Why = what + fmt.Sprintf(" with the CPU %s busy: the CPU, not the waits, set the pace", Pct(r.Server.CPUUtil.Median))

@@ -103,6 +103,10 @@ const (
 	// LittleHeldFraction: a configuration "handles" a concurrency when it
 	// reaches 80 % of Little's bound c ÷ wait there (claim 8).
 	LittleHeldFraction = 0.80
+	// LittleFailedFraction: below half of Little's bound the loop is
+	// plainly not keeping up; between the two lines the claim is partly
+	// reproduced (claim 8).
+	LittleFailedFraction = 0.50
 	// HandfulThreads: "using one thread" allows the Go runtime's own
 	// threads (GC workers, sysmon, the netpoller): at most 16 in all (claim 8).
 	HandfulThreads = 16
@@ -123,9 +127,10 @@ const (
 	// request fails (claim 10, the METRICS table).
 	P99WaitFactor = 2.0
 
-	// CellTolerance: in the 2×2, a slot hold time within ±25 % of the sum
-	// (or the max) of the waits reads as "≈" it; outside, the cell's
-	// verdict names the extra time (claim 11).
+	// CellTolerance: in the 2×2, a slot held for less than 75 % of the sum
+	// of the waits proves that they overlapped (sequential calls cannot
+	// take less than their sum), and a hold within ±25 % of a wait reads
+	// as "≈" it (claim 11).
 	CellTolerance = 0.25
 	// CPUBoundUtil: a configuration with no slot limit whose CPU use reaches
 	// 90 % of the cores it may use is CPU-bound, not waiting (claim 11).
@@ -462,8 +467,8 @@ func claim4(d data) Verdict {
 	cfg, _ := catalog.ConfigByName("eventloop-inline")
 	bound := float64(slots(cfg, p)) / (float64(p.Ms) / 1000)
 	wait := float64(p.Ms)
-	pred := fmt.Sprintf("inline at %s: throughput ≈ %d loop(s) ÷ %d ms = %s rps; the canary's p99 ≥ %s ms",
-		p.Label, slots(cfg, p), p.Ms, Num(bound), Num(CanaryBlockedFactor*wait))
+	pred := fmt.Sprintf("inline at %s: throughput ≈ %d loop(s) ÷ %d ms = %s rps; the canary's p99 ≥ %s ms, or fewer than %s of its probes answered at all",
+		p.Label, slots(cfg, p), p.Ms, Num(bound), Num(CanaryBlockedFactor*wait), Pct(CanaryAnsweredMin))
 	inl, err := d.row("blocking-in-loop", "eventloop-inline", p.Label)
 	if err != nil {
 		return notMeasured(pred, err)
@@ -472,10 +477,11 @@ func claim4(d data) Verdict {
 		return notMeasured(pred, missing("the inline row has no canary"))
 	}
 	collapsed := inl.RPS.Median <= InlineCollapseFactor*bound
-	blocked := inl.Canary.P99Ms.Median >= CanaryBlockedFactor*wait
-	measured := fmt.Sprintf("inline: %s rps, canary p99 %s", Stat(inl.RPS, ""), Stat(inl.Canary.P99Ms, "ms"))
+	ans := CanaryOf(inl)
+	blocked := ans.Starved || inl.Canary.P99Ms.Median >= CanaryBlockedFactor*wait
+	measured := fmt.Sprintf("inline: %s rps, canary %s", Stat(inl.RPS, ""), CanaryText(inl))
 	if a, err := d.row("blocking-in-loop", "eventloop-async", p.Label); err == nil && a.Canary != nil {
-		measured += fmt.Sprintf("; async: %s rps, canary p99 %s", Stat(a.RPS, ""), Stat(a.Canary.P99Ms, "ms"))
+		measured += fmt.Sprintf("; async: %s rps, canary %s", Stat(a.RPS, ""), CanaryText(a))
 	}
 	var bits []string
 	n := 0
@@ -485,10 +491,15 @@ func claim4(d data) Verdict {
 	} else {
 		bits = append(bits, fmt.Sprintf("throughput %s rps did not collapse to the %s rps bound", Num(inl.RPS.Median), Num(bound)))
 	}
-	if blocked {
+	switch {
+	case ans.Starved:
+		n++
+		bits = append(bits, fmt.Sprintf("the canary got answers to only %s of %s probes, the oldest unanswered after ≈ %s ms: the loop held them back",
+			Int(ans.Answered), Int(ans.Scheduled), Num(ans.OldestWaitMs)))
+	case blocked:
 		n++
 		bits = append(bits, fmt.Sprintf("the canary's p99 reached %s ms, at least the %s ms wait", Num(inl.Canary.P99Ms.Median), Num(wait)))
-	} else {
+	default:
 		bits = append(bits, fmt.Sprintf("the canary's p99 stayed at %s ms, under the %s ms wait", Num(inl.Canary.P99Ms.Median), Num(wait)))
 	}
 	return Verdict{Outcome: count(n, 2), Prediction: pred, Measured: measured, Reason: strings.Join(bits, "; ")}
@@ -515,14 +526,18 @@ func claim5(d data) Verdict {
 		return notMeasured(pred, missing("the pool or async row has no canary"))
 	}
 	limit := math.Max(CanaryNearFactor*as.Canary.P99Ms.Median, as.Canary.P99Ms.Median+CanaryNearSlackMs)
-	near := pool.Canary.P99Ms.Median <= limit
+	starved := CanaryOf(pool).Starved
+	near := !starved && pool.Canary.P99Ms.Median <= limit
 	frac := pool.RPS.Median / bound
 	capped := frac >= PoolCapLow && frac <= PoolCapHigh
-	measured := fmt.Sprintf("pool: canary p99 %s, %s rps (%s of %s); async: canary p99 %s",
-		Stat(pool.Canary.P99Ms, "ms"), Stat(pool.RPS, ""), Pct(frac), Num(bound), Stat(as.Canary.P99Ms, "ms"))
+	measured := fmt.Sprintf("pool: canary %s, %s rps (%s of %s); async: canary %s",
+		CanaryText(pool), Stat(pool.RPS, ""), Pct(frac), Num(bound), CanaryText(as))
 	var o Outcome
 	var why string
 	switch {
+	case starved:
+		o = Refuted
+		why = fmt.Sprintf("the canary was starved (%s): the pool did not keep the loop responsive", CanaryText(pool))
 	case near && capped:
 		o = Reproduced
 		why = fmt.Sprintf("canary p99 %s ms is within the %s ms allowed beside async's %s ms, and throughput sits at %s of pool ÷ wait",
@@ -749,7 +764,7 @@ func claim8(d data) Verdict {
 		return notMeasured(pred, missing(reason))
 	}
 	var ms, bits []string
-	held, satFail, maxThreads := 0, 0, 0.0
+	held, failed, maxThreads := 0, 0, 0.0
 	for _, r := range rows {
 		f, ok := fraction(r)
 		if !ok {
@@ -763,10 +778,12 @@ func claim8(d data) Verdict {
 			held++
 			bits = append(bits, fmt.Sprintf("%s held (%s)", r.Point.Label, Pct(f.Median)))
 		case r.Saturated:
-			satFail++
 			bits = append(bits, fmt.Sprintf("%s reached %s, but the load generator may have been the limit (%s)", r.Point.Label, Pct(f.Median), r.SaturationReason))
-		default:
+		case f.Median < LittleFailedFraction:
+			failed++
 			bits = append(bits, fmt.Sprintf("%s reached only %s", r.Point.Label, Pct(f.Median)))
+		default:
+			bits = append(bits, fmt.Sprintf("%s reached %s, short of %s", r.Point.Label, Pct(f.Median), Pct(LittleHeldFraction)))
 		}
 	}
 	bits = append(bits, why...)
@@ -780,7 +797,7 @@ func claim8(d data) Verdict {
 	switch {
 	case held == len(rows) && fewThreads:
 		out = Reproduced
-	case held == 0 && satFail == 0:
+	case failed == len(rows):
 		out = Refuted
 	default:
 		out = Partly

@@ -1,6 +1,8 @@
 package verdict
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -177,6 +179,39 @@ func TestClaim4BlockedLoop(t *testing.T) {
 	expect(t, "no canary", noCanary, 4, NotMeasured)
 }
 
+// canaryRep is one repetition whose canary got answered probes out of
+// rate × 2 s.
+func canaryRep(answered int64) results.Rep {
+	return results.Rep{RPS: 20, Canary: json.RawMessage(fmt.Sprintf(`{"responses":%d,"duration_s":2}`, answered))}
+}
+
+// TestClaim4StarvedCanary: on a blocked loop most probes are never answered
+// within the window, and the few that are look fast. The answered share,
+// not the p99, decides.
+func TestClaim4StarvedCanary(t *testing.T) {
+	f := newFile().add("blocking-in-loop", "eventloop-inline", "c=100", func(r *results.Row) {
+		canary(19.6, 0.107)(r)
+		r.Reps = []results.Rep{canaryRep(2), canaryRep(1), canaryRep(3)}
+	}).add("blocking-in-loop", "eventloop-async", "c=100", canary(1950, 1.1)).f
+	v := expect(t, "starved canary", f, 4, Reproduced)
+	if !strings.Contains(v.Reason, "answers to only 6 of 300 probes") || !strings.Contains(v.Measured, "answered 6 of 300") {
+		t.Errorf("reason: %s\nmeasured: %s", v.Reason, v.Measured)
+	}
+	if a := CanaryOf(&f.Scenarios[0].Rows[0]); !a.Starved || a.OldestWaitMs != 1940 {
+		t.Errorf("CanaryOf = %+v; want starved, oldest ≈ 2 s − 3 probes ÷ 50/s = 1,940 ms", a)
+	}
+	healthy := newFile().add("blocking-in-loop", "eventloop-pool", "c=100", func(r *results.Row) {
+		canary(780, 1.6)(r)
+		r.Reps = []results.Rep{canaryRep(99), canaryRep(100), canaryRep(98)}
+	}).add("blocking-in-loop", "eventloop-async", "c=100", canary(1950, 1.1)).f
+	expect(t, "answered canary", healthy, 5, Reproduced)
+	starvedPool := newFile().add("blocking-in-loop", "eventloop-pool", "c=100", func(r *results.Row) {
+		canary(780, 1.6)(r)
+		r.Reps = []results.Rep{canaryRep(10)}
+	}).add("blocking-in-loop", "eventloop-async", "c=100", canary(1950, 1.1)).f
+	expect(t, "starved pool canary", starvedPool, 5, Refuted)
+}
+
 func TestClaim5Pool(t *testing.T) {
 	pool := func(poolRPS, poolP99 float64) *results.File {
 		return newFile().add("blocking-in-loop", "eventloop-pool", "c=100", canary(poolRPS, poolP99)).
@@ -282,6 +317,7 @@ func TestClaim8OneLoopThousands(t *testing.T) {
 	}
 	expect(t, "both held", el(0.97, 0.9, 7, false), 8, Reproduced)
 	expect(t, "c=5000 short", el(0.97, 0.5, 7, false), 8, Partly)
+	expect(t, "both just short", el(0.79, 0.6, 7, false), 8, Partly)
 	expect(t, "neither", el(0.4, 0.1, 7, false), 8, Refuted)
 	expect(t, "many threads", el(0.97, 0.9, 40, false), 8, Partly)
 	expect(t, "short but loadgen-bound", el(0.4, 0.1, 7, true), 8, Partly)
@@ -438,6 +474,14 @@ func TestClaim11TwoByTwo(t *testing.T) {
 		t.Errorf("reason: %s", v.Reason)
 	}
 	expect(t, "async on async slower than async on sync", codeXServer(1320, 3950, 262, 3000, 0.5), 11, Partly)
+	// One busy core (a real container run): slots are held longer than the
+	// waits, but async code on the sync server still held each thread for
+	// 97 ms, far less than the 150 ms that three waits in a row need.
+	contended := codeXServer(1000, 2065, 200, 5927, 0.9)
+	expect(t, "contended CPU", contended, 11, Reproduced)
+	if c := Cells(contended)[1]; c.BehavesAs != "async" || !strings.Contains(c.Why, "below the 150 ms") {
+		t.Errorf("async code on sync server: %s (%s)", c.BehavesAs, c.Why)
+	}
 	missing := newFile().add("code-x-server", "blocking-os", "calls=3 seq", cell(1320, 0.3)).f
 	expect(t, "three cells missing", missing, 11, NotMeasured)
 }

@@ -84,9 +84,12 @@ type scratch struct {
 // records only offsets into the unconsumed input, which gnet keeps between
 // calls until the head is complete.
 type headParser struct {
-	lineEnd      int32 // offset just past the request line; 0 until it is read
-	major, minor uint8
-	fields       fieldScan
+	lineEnd              int32 // offset just past the request line; 0 until it is read
+	methodEnd, targetEnd int32 // the request line's two spaces
+	query                int32 // offset of the target's '?', or 0
+	major, minor         uint8
+	escaped              bool // the target's path holds a %-escape
+	fields               fieldScan
 }
 
 // parse reads a request head from b, which holds every unconsumed byte of the
@@ -94,27 +97,10 @@ type headParser struct {
 // and h.size bytes make up the head; on parseError, err says what to answer.
 func (p *headParser) parse(b []byte, h *head, sc *scratch) (parseStatus, *contract.Error) {
 	if p.lineEnd == 0 {
-		// The request line, as http.ReadRequest reads it: judged as soon as it is whole.
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			if len(b) > contract.MaxHeaderBytes {
-				return parseError, contract.ErrHeaderTooLarge
-			}
-			return parseMore, nil
+		if st, err := p.requestLine(b); st != parseOK {
+			return st, err
 		}
-		if i+1 > contract.MaxHeaderBytes {
-			return parseError, contract.ErrHeaderTooLarge
-		}
-		method, target, proto, ok := splitRequestLine(trimEOL(b[:i+1]))
-		if !ok || !isToken(method) {
-			return parseError, contract.ErrMalformed
-		}
-		major, minor, ok := parseVersion(proto)
-		if !ok || !validTarget(method, target) {
-			return parseError, contract.ErrMalformed
-		}
-		p.lineEnd, p.major, p.minor = int32(i+1), major, minor
-		p.fields = fieldScan{pos: int32(i + 1), start: int32(i + 1)}
+		p.fields = fieldScan{pos: p.lineEnd, start: p.lineEnd}
 	}
 	// When the whole field block is read in this call (the common case),
 	// scan collects what finish needs as it goes; otherwise finish walks
@@ -131,12 +117,119 @@ func (p *headParser) parse(b []byte, h *head, sc *scratch) (parseStatus, *contra
 	return parseOK, nil
 }
 
+// requestLine reads the request line once it is whole and judges it as
+// http.ReadRequest does (parseRequestLine, validMethod, ParseHTTPVersion,
+// url.ParseRequestURI), in one pass over its bytes for origin-form targets.
+func (p *headParser) requestLine(b []byte) (parseStatus, *contract.Error) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 || i+1 > contract.MaxHeaderBytes {
+		if len(b) > contract.MaxHeaderBytes {
+			return parseError, contract.ErrHeaderTooLarge
+		}
+		return parseMore, nil
+	}
+	line := trimEOL(b[:i+1])
+	// The method: a token up to the first space.
+	sp1 := -1
+	for j, c := range line {
+		if !tokenByte[c] {
+			if c == ' ' {
+				sp1 = j
+			}
+			break
+		}
+	}
+	if sp1 <= 0 {
+		return parseError, contract.ErrMalformed
+	}
+	// The target, up to the next space: note its '?', a '%' in its path,
+	// and any control byte.
+	sp2, query := -1, 0
+	ctl, pct := false, false
+	for j := sp1 + 1; j < len(line); j++ {
+		if k := targetClass[line[j]]; k != 0 {
+			switch k {
+			case tcSpace:
+				sp2 = j
+			case tcCTL:
+				ctl = true
+			case tcQuery:
+				if query == 0 {
+					query = j
+				}
+			case tcPercent:
+				pct = pct || query == 0
+			}
+			if sp2 >= 0 {
+				break
+			}
+		}
+	}
+	if sp2 < 0 {
+		return parseError, contract.ErrMalformed
+	}
+	major, minor, ok := parseVersion(line[sp2+1:])
+	if !ok {
+		return parseError, contract.ErrMalformed
+	}
+	target := line[sp1+1 : sp2]
+	if len(target) > 0 && target[0] == '/' {
+		// ParseRequestURI fails on such a target only for a control byte
+		// or a malformed %-escape in the path.
+		if ctl || pct && !validEscapes(line[sp1+1:pathEnd(sp2, query)]) {
+			return parseError, contract.ErrMalformed
+		}
+	} else if !validTarget(line[:sp1], target) {
+		return parseError, contract.ErrMalformed
+	}
+	p.lineEnd, p.methodEnd, p.targetEnd, p.query = int32(i+1), int32(sp1), int32(sp2), int32(query)
+	p.major, p.minor, p.escaped = major, minor, pct
+	return parseOK, nil
+}
+
+// Classes of target bytes that requestLine looks at; 0 for the others.
+const (
+	tcSpace = 1 + iota
+	tcCTL
+	tcQuery
+	tcPercent
+)
+
+var targetClass = func() (t [256]uint8) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = tcCTL
+	}
+	t[0x7f] = tcCTL
+	t[' '], t['?'], t['%'] = tcSpace, tcQuery, tcPercent
+	return t
+}()
+
+func pathEnd(targetEnd, query int) int {
+	if query > 0 {
+		return query
+	}
+	return targetEnd
+}
+
+// validEscapes reports whether every '%' in path starts a %XX escape.
+func validEscapes(path []byte) bool {
+	for i := 0; i < len(path); i++ {
+		if path[i] == '%' {
+			if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
 // finish applies, to a complete head, the checks http.ReadRequest and
 // net/http's server make once the header block has been read, in their
 // order, and fills h. fi holds the fields' facts if scan could collect them.
 func (p *headParser) finish(b []byte, h *head, sc *scratch, fi *fieldInfo) *contract.Error {
 	*h = head{size: len(b), major: p.major, minor: p.minor}
-	h.method, h.target, _, _ = splitRequestLine(trimEOL(b[:p.lineEnd]))
+	h.method, h.target = b[:p.methodEnd], b[p.methodEnd+1:p.targetEnd]
 	if !fi.complete || p.fields.folded {
 		*fi = fieldInfo{}
 		sc.fields = sc.fields[:0]
@@ -206,7 +299,7 @@ func (p *headParser) finish(b []byte, h *head, sc *scratch, fi *fieldInfo) *cont
 	} else {
 		h.close = fi.closeTok
 	}
-	return routeTarget(h, sc)
+	return p.routeTarget(b, h, sc)
 }
 
 // fieldInfo is what finish needs from the header fields. Its slices alias
@@ -263,14 +356,14 @@ func (fi *fieldInfo) add(key, val []byte) {
 
 // routeTarget sets h.path and h.query from h.target the way net/http fills
 // URL.Path and URL.RawQuery.
-func routeTarget(h *head, sc *scratch) *contract.Error {
+func (p *headParser) routeTarget(b []byte, h *head, sc *scratch) *contract.Error {
 	t := h.target
 	if len(t) > 0 && t[0] == '/' {
-		h.path, h.query = t, nil
-		if i := bytes.IndexByte(t, '?'); i >= 0 {
-			h.path, h.query = t[:i], t[i+1:]
+		h.path = b[p.methodEnd+1 : pathEnd(int(p.targetEnd), int(p.query))]
+		if p.query > 0 {
+			h.query = b[p.query+1 : p.targetEnd]
 		}
-		if bytes.IndexByte(h.path, '%') >= 0 {
+		if p.escaped {
 			sc.path = unescapePath(sc.path[:0], h.path)
 			h.path = sc.path
 		}
@@ -286,25 +379,11 @@ func routeTarget(h *head, sc *scratch) *contract.Error {
 		raw = "http://" + raw
 	}
 	u, err := url.ParseRequestURI(raw)
-	if err != nil { // validTarget accepted it already
+	if err != nil { // requestLine accepted it already
 		return contract.ErrMalformed
 	}
 	h.path, h.query = []byte(u.Path), []byte(u.RawQuery)
 	return nil
-}
-
-// splitRequestLine is net/http's parseRequestLine: two single spaces.
-func splitRequestLine(line []byte) (method, target, proto []byte, ok bool) {
-	i := bytes.IndexByte(line, ' ')
-	if i < 0 {
-		return nil, nil, nil, false
-	}
-	method, rest := line[:i], line[i+1:]
-	j := bytes.IndexByte(rest, ' ')
-	if j < 0 {
-		return nil, nil, nil, false
-	}
-	return method, rest[:j], rest[j+1:], true
 }
 
 // parseVersion is http.ParseHTTPVersion.
@@ -321,33 +400,11 @@ func parseVersion(v []byte) (major, minor uint8, ok bool) {
 	return v[5] - '0', v[7] - '0', true
 }
 
-// validTarget reports whether url.ParseRequestURI accepts the request
-// target, as http.ReadRequest calls it. For origin-form targets ("/…", the
-// only ones a benchmark sends) it decides without allocating: ParseRequestURI
-// then fails only on a control byte or a bad %-escape in the path.
+// validTarget reports whether url.ParseRequestURI accepts a request target
+// that does not start with "/", as http.ReadRequest calls it.
 func validTarget(method, t []byte) bool {
-	if len(t) > 0 && t[0] == '/' {
-		path := t
-		for i, c := range t {
-			if c < 0x20 || c == 0x7f {
-				return false
-			}
-			if c == '?' && len(path) == len(t) {
-				path = t[:i]
-			}
-		}
-		for i := 0; i < len(path); i++ {
-			if path[i] == '%' {
-				if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
-					return false
-				}
-				i += 2
-			}
-		}
-		return true
-	}
 	raw := string(t)
-	if string(method) == "CONNECT" {
+	if string(method) == "CONNECT" && (len(t) == 0 || t[0] != '/') {
 		raw = "http://" + raw
 	}
 	_, err := url.ParseRequestURI(raw)
@@ -387,14 +444,44 @@ func (s *fieldScan) scan(b []byte, limit int, fi *fieldInfo) (end int, st parseS
 		if pos >= len(b) {
 			return 0, parseMore, nil
 		}
-		i := bytes.IndexByte(b[pos:], '\n')
-		if i < 0 {
+		// One pass over the line: its end, the colon, the name's bytes
+		// (tokens, or spaces, which textproto keeps and the server
+		// refuses), the value's (a CR is bad unless it ends the line).
+		colon, bad, space := -1, false, false
+		e := pos
+	line:
+		for ; e < len(b); e++ {
+			c := b[e]
+			if colon < 0 {
+				if !tokenByte[c] {
+					switch c {
+					case ':':
+						colon = e - pos
+					case ' ':
+						space = true
+					case '\n':
+						break line
+					default:
+						bad = true
+					}
+				}
+			} else if !valueByte[c] {
+				switch {
+				case c == '\n':
+					break line
+				case c == '\r' && e+1 < len(b) && b[e+1] == '\n':
+				default:
+					bad = true
+				}
+			}
+		}
+		if e == len(b) {
 			if limit > 0 && len(b) > limit {
 				return 0, parseError, contract.ErrHeaderTooLarge
 			}
 			return 0, parseMore, nil
 		}
-		e := pos + i + 1
+		e++ // past the '\n'
 		if limit > 0 && e > limit {
 			return 0, parseError, contract.ErrHeaderTooLarge
 		}
@@ -405,22 +492,6 @@ func (s *fieldScan) scan(b []byte, limit int, fi *fieldInfo) (end int, st parseS
 		if len(line) == 0 {
 			s.pos = int32(e)
 			return e, parseOK, nil
-		}
-		// One pass over the line: the colon, the name's bytes (tokens, or
-		// spaces, which textproto keeps and the server refuses), the value's.
-		colon, bad, space := -1, false, false
-		for j, c := range line {
-			if colon < 0 {
-				if c == ':' {
-					colon = j
-				} else if c == ' ' {
-					space = true
-				} else if !tokenByte[c] {
-					bad = true
-				}
-			} else if c < 0x20 && c != '\t' || c == 0x7f {
-				bad = true
-			}
 		}
 		if colon < 0 {
 			return 0, parseError, contract.ErrMalformed // "missing colon"
@@ -657,6 +728,14 @@ func trimASCIISpace(b []byte) []byte {
 	}
 	return b
 }
+
+// valueByte marks the bytes validValue accepts.
+var valueByte = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c == '\t' || c >= 0x20 && c != 0x7f
+	}
+	return t
+}()
 
 // validValue reports whether every byte may appear in a field value:
 // HTAB, SP, VCHAR and obs-text (textproto's validHeaderValueByte).
