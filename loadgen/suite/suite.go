@@ -316,8 +316,9 @@ func (r *runner) serverCPUs(p catalog.Point) (string, string) {
 	return cpus, fmt.Sprintf("server CPUs %s overlap the load CPUs %s: this machine has %d", cpus, r.o.LoadCPUs, len(all))
 }
 
-// runScenario measures every (config, point) of sc, repetitions
-// interleaved (A B A B), with every configuration's server alive at once.
+// runScenario measures every (config, point) of sc. For each point it
+// starts every configuration's server, then runs the repetitions
+// interleaved across configurations (A B C A B C), then stops them all.
 func (r *runner) runScenario(ctx context.Context, sc catalog.Scenario) results.Scenario {
 	out := results.Scenario{Name: sc.Name, Title: sc.Title, Question: sc.Question, Claims: sc.Claims}
 	cfgs := r.configs(sc)
@@ -325,7 +326,9 @@ func (r *runner) runScenario(ctx context.Context, sc catalog.Scenario) results.S
 		out.Skipped = "no target for any of its configurations"
 		return out
 	}
-	// Points grouped by the server CPUs they need: one set of servers per group.
+	// Fresh servers for every point: the Go runtime keeps the threads and
+	// the heap a busier point grew, so a server reused across points would
+	// carry one point's footprint into the next one's threads and RSS.
 	type group struct {
 		cpus, note string
 		points     []catalog.Point
@@ -333,11 +336,7 @@ func (r *runner) runScenario(ctx context.Context, sc catalog.Scenario) results.S
 	var groups []*group
 	for _, p := range r.points(sc) {
 		cpus, note := r.serverCPUs(p)
-		if len(groups) == 0 || groups[len(groups)-1].cpus != cpus {
-			groups = append(groups, &group{cpus: cpus, note: note})
-		}
-		g := groups[len(groups)-1]
-		g.points = append(g.points, p)
+		groups = append(groups, &group{cpus: cpus, note: note, points: []catalog.Point{p}})
 	}
 	rows := map[string]*results.Row{}
 	var order []string
