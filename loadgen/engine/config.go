@@ -45,8 +45,12 @@ type Config struct {
 	// latency is measured from each request's intended send time.
 	Rate float64
 
-	// Pipeline is the number of requests kept in flight per connection
-	// (responses are matched in order). 0 means 1.
+	// Pipeline is the number of requests in flight per connection
+	// (responses are matched in order). 0 means 1. The closed loop writes
+	// them in batches of Pipeline and sends the next batch when the whole
+	// batch is answered, as wrk's pipelining script does; the open loop
+	// sends each request when due, on a connection with fewer than
+	// Pipeline outstanding.
 	Pipeline int
 
 	// Timeout bounds one request (from its actual send) and one connect.

@@ -6,6 +6,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
 	"syscall"
 
 	"github.com/panjf2000/gnet/v2"
@@ -52,6 +54,9 @@ type connState struct {
 	draining     bool // write side shut: reading and dropping until EOF or the deadline
 	shutPending  bool // draining, but the write side shuts once gnet's buffer is empty
 	closed       bool // gnet closed it; late answers are dropped
+	orphaned     bool // gnet closed it at the client's EOF; answers still go to orphanFD
+
+	orphanFD int // a duplicate of the socket, while orphaned
 }
 
 // heldResponse is an answer that finished before an earlier one.
@@ -237,8 +242,26 @@ func (cs *connState) emit(seq uint32, resp []byte) {
 		return
 	}
 	buf := cs.advance(append(ls.wbuf[:0], resp...))
-	_, _ = cs.c.Write(buf)
+	cs.write(buf)
 	ls.wbuf = buf[:0]
+}
+
+// write sends answers outside onTraffic: through gnet, or, once orphaned,
+// straight to the socket (non-blocking; an answer that does not fit is
+// dropped with the connection).
+func (cs *connState) write(buf []byte) {
+	if !cs.orphaned {
+		_, _ = cs.c.Write(buf) // on error gnet closes the connection (onClose runs)
+		return
+	}
+	for len(buf) > 0 {
+		n, err := syscall.Write(cs.orphanFD, buf)
+		if err != nil {
+			cs.closeOrphan()
+			return
+		}
+		buf = buf[n:]
+	}
 }
 
 // advance records that the answer the wire waited for is in dst, and
@@ -280,6 +303,12 @@ func (cs *connState) heldIndex(seq uint32) int {
 // input or an answer: close once the final answer is out, resume paused
 // input, and pick the timeout that applies now.
 func (cs *connState) settle() {
+	if cs.orphaned {
+		if cs.sendSeq == cs.nextSeq || cs.finalWritten {
+			cs.closeOrphan()
+		}
+		return
+	}
 	if cs.closed || cs.draining || cs.inFeed { // onTraffic settles once its output is written
 		return
 	}
@@ -327,13 +356,27 @@ func (cs *connState) tryShutdown() {
 	}
 }
 
-// onClose runs when gnet has closed the connection.
-func (cs *connState) onClose() {
-	cs.closed = true
-	cs.held = nil
+// onClose runs when gnet has closed the connection. gnet closes as soon as
+// it reads EOF, but a client that only shut its write side still waits for
+// the answers it asked for (net/http writes them): then a duplicate of the
+// socket outlives gnet's connection until those answers are out.
+func (cs *connState) onClose(err error) {
 	cs.body = nil
 	cs.loop.remove(cs)
 	cs.loop.srv.open.Add(-1)
+	if errors.Is(err, io.EOF) && !cs.draining && cs.sendSeq != cs.nextSeq && cs.c.OutboundBuffered() == 0 {
+		if fd, derr := cs.c.Dup(); derr == nil {
+			cs.orphaned, cs.orphanFD, cs.c = true, fd, nil
+			return
+		}
+	}
+	cs.closed = true
+	cs.held = nil
+}
+
+func (cs *connState) closeOrphan() {
+	_ = syscall.Close(cs.orphanFD)
+	cs.orphaned, cs.closed, cs.held = false, true, nil
 }
 
 // pending is a request answered after the loop's synchronous pass: by a

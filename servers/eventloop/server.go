@@ -232,10 +232,10 @@ func (s *server) OnTraffic(c gnet.Conn) gnet.Action {
 }
 
 // OnClose runs on a connection's loop once gnet has closed it.
-func (s *server) OnClose(c gnet.Conn, _ error) gnet.Action {
+func (s *server) OnClose(c gnet.Conn, err error) gnet.Action {
 	switch x := c.Context().(type) {
 	case *connState:
-		x.onClose()
+		x.onClose(err)
 	case *depConn:
 		x.onClose()
 	}

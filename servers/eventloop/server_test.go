@@ -532,3 +532,24 @@ func TestShedAtFileLimit(t *testing.T) {
 		t.Errorf("shedding not logged: %q", s.logs.String())
 	}
 }
+
+// TestHalfClose: a client that shuts its write side after sending requests
+// still gets every answer, as from net/http, then the close.
+func TestHalfClose(t *testing.T) {
+	for _, handler := range []string{"async", "pool"} {
+		t.Run(handler, func(t *testing.T) {
+			s := startServer(t, "-handler", handler)
+			c := dial(t, s.addr)
+			c.send(get("/io?ms=100") + get("/plaintext") + get("/io?ms=20"))
+			if err := c.c.(*net.TCPConn).CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{`{"waited_ms":100}`, "Hello, World!", `{"waited_ms":20}`} {
+				if _, body := c.read("GET"); body != want {
+					t.Fatalf("got %q, want %q", body, want)
+				}
+			}
+			c.expectClosed()
+		})
+	}
+}
