@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -119,7 +120,12 @@ func Start(tb testing.TB, bin, cpus string, args ...string) *Process {
 	for attempt := 0; attempt < 3; attempt++ {
 		p, err := start(bin, FreeAddr(tb), cpus, args)
 		if err == nil {
-			tb.Cleanup(func() { p.Stop(5 * time.Second) })
+			tb.Cleanup(func() {
+				p.Stop(5 * time.Second)
+				if strings.Contains(p.Stderr.String(), "WARNING: DATA RACE") {
+					tb.Errorf("%s %v: the race detector fired in the server:\n%s", filepath.Base(bin), args, p.Stderr.String())
+				}
+			})
 			return p
 		}
 		lastErr = err
@@ -137,6 +143,9 @@ func start(bin, addr, cpus string, args []string) (*Process, error) {
 	}
 	p := &Process{Addr: addr, Stderr: &syncBuffer{}, done: make(chan struct{})}
 	p.Cmd = exec.Command(argv[0], argv[1:]...)
+	// Race-built servers would otherwise sleep a second at exit
+	// (atexit_sleep_ms), which shutdown-timing tests would count.
+	p.Cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
 	p.Cmd.Stderr = p.Stderr
 	p.Cmd.Stdout = p.Stderr
 	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
