@@ -7,7 +7,7 @@ BIN     := bin
 MAINS   := $(wildcard servers/blocking servers/prefork servers/eventloop loadgen)
 REFS    := $(wildcard benchref/*/main.go)
 
-.PHONY: build test bench vet race-off clean
+.PHONY: build test bench bench-quick bench-table vet clean
 
 build:
 	@mkdir -p $(BIN)
@@ -22,10 +22,20 @@ vet:
 test: vet
 	LABTEST_RACE=1 $(GO) test -race -count=1 -timeout 20m ./...
 
-# The best real measurement the code makes so far: the shared benchmark table
-# (every server, same workloads), server pinned to CPU 0, client to CPU 1.
+# The lab's main job: build, run the whole scenario catalog (servers pinned
+# to the first half of the CPUs, load to the rest), and write
+# results/latest.md, results/latest.json and results/charts/.
 bench: build
 	scripts/bench.sh
+
+# The same in about a minute: one repetition, short phases, fewer points.
+bench-quick: build
+	scripts/bench.sh -quick
+
+# The in-process benchmark table (go test -bench): the same workloads against
+# every server, a quick sanity check of raw speed.
+bench-table:
+	scripts/bench-table.sh
 
 clean:
 	rm -rf $(BIN)
