@@ -40,6 +40,13 @@ type Config struct {
 	Duration time.Duration
 	Requests int64
 
+	// Warmup, when above zero, runs the same load on the same connections
+	// for this long before the measurement, then discards what it measured:
+	// Duration (or Requests) counts from the end of the warm-up. Unlike a
+	// separate warm-up run, the measurement starts with connections open
+	// and requests in flight, so its first moments are not a ramp.
+	Warmup time.Duration
+
 	// Rate, when above zero, selects the open loop: requests are scheduled
 	// at Rate per second in total, whatever the number of connections, and
 	// latency is measured from each request's intended send time.

@@ -15,8 +15,9 @@
 // ErrTooMany, ErrTargetDown).
 //
 // Two load models (Result.LoadModel):
-//   - closed loop (Rate == 0): Conns connections, each with Pipeline
-//     requests in flight, sending the next request when a response arrives;
+//   - closed loop (Rate == 0): Conns connections, each sending its next
+//     request when the response arrives (with Pipeline P > 1: its next P
+//     requests when all P responses arrived, as wrk's pipelining does);
 //   - open loop (Rate > 0): requests are due at a fixed global rate,
 //     independent of Conns; a request waits for a connection with room
 //     (opening one, up to MaxConns, if none has), and its latency is
@@ -29,6 +30,17 @@
 // non-blocking sockets with pre-serialized requests, its own read buffer, an
 // allocation-free response reader (reader.go) and its own HdrHistograms,
 // merged when the run ends. See loop_linux.go. Linux only.
+//
+// Who owns what: Run owns the loops and their goroutines; a loop owns its
+// sockets, buffers and histograms and is the only goroutine touching them;
+// the Result returned belongs to the caller. Run may be called from several
+// goroutines at once (runs share nothing but the process's nofile limit).
+//
+// Side effects worth knowing: Run raises the soft nofile limit to the hard
+// limit (once per process); it dials the target once before the load (the
+// probe); and it closes the load's connections with an RST at the end (see
+// closeConn), so that back-to-back runs do not leave thousands of ports in
+// TIME_WAIT.
 package engine
 
 import (
@@ -124,7 +136,7 @@ func Run(ctx context.Context, cfg Config, progress func(Snapshot)) (*Result, err
 	// not when it finished closing (10k closes take a while).
 	var elapsed time.Duration
 	for _, l := range loops {
-		elapsed = max(elapsed, time.Duration(l.end))
+		elapsed = max(elapsed, time.Duration(l.end-l.mstart))
 	}
 	close(finished)
 	helpers.Wait()
@@ -228,6 +240,7 @@ func merge(cfg *Config, t *target, loops []*loop, elapsed time.Duration) *Result
 		st.bytesRead += l.st.bytesRead
 		st.bytesWritten += l.st.bytesWritten
 		st.clamped += l.st.clamped
+		st.unfinished += l.st.unfinished
 		st.unexpected += l.st.unexpected
 		st.peakOpen += l.st.peakOpen
 		st.lagMax = max(st.lagMax, l.st.lagMax)
@@ -245,6 +258,10 @@ func merge(cfg *Config, t *target, loops []*loop, elapsed time.Duration) *Result
 		}
 	}
 	r.Interrupted = stopped
+	r.Unfinished = st.unfinished
+	if st.unfinished > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d requests were due but unanswered when the run ended; each is in the latency histogram with the time it had waited (a lower bound)", st.unfinished))
+	}
 	r.Responses = st.responses
 	r.Requests = st.responses + errs
 	r.Non2xx = st.non2xx

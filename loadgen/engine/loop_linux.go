@@ -92,6 +92,7 @@ type loopStats struct {
 	bytesRead     int64
 	bytesWritten  int64
 	clamped       int64 // latencies above the histogram's range
+	unfinished    int64 // open loop: requests due but unanswered when the run ended
 	unexpected    int64 // reads that brought bytes with no request outstanding
 	peakOpen      int
 	lagMax        int64 // ns, open loop
@@ -153,6 +154,11 @@ type loop struct {
 	st        loopStats
 	stopped   bool  // left because of the stop flag
 	end       int64 // when the load stopped (before sockets were closed)
+
+	warmEnd   int64 // ns; the warm-up ends here (0: no warm-up)
+	warming   bool  // statistics are still warm-up statistics
+	mstart    int64 // when the measured phase started (warmEnd, or 0)
+	schedBase int64 // open loop: requests due before mstart
 }
 
 // newLoop creates loop id of n with its epoll set; conns and maxConns are
@@ -187,8 +193,11 @@ func newLoop(id, n int, t *target, cfg *Config, sa unix.Sockaddr, family int, co
 	}
 	l.conns = make([]*conn, 0, maxConns)
 	l.deadline = math.MaxInt64
+	if cfg.Warmup > 0 {
+		l.warmEnd, l.warming = int64(cfg.Warmup), true
+	}
 	if cfg.Duration > 0 {
-		l.deadline = int64(cfg.Duration)
+		l.deadline = l.warmEnd + int64(cfg.Duration)
 	}
 	l.scanEvery = int64(min(max(t.timeout/10, 5*time.Millisecond), 50*time.Millisecond))
 	if l.open {
@@ -253,6 +262,9 @@ func (l *loop) run() {
 			l.stopped = true
 			break
 		}
+		if l.warming && now >= l.warmEnd {
+			l.endWarmup(now)
+		}
 		if now >= l.deadline || l.finished() {
 			break
 		}
@@ -279,8 +291,14 @@ func (l *loop) run() {
 		}
 	}
 	l.end = min(l.clock(), l.deadline)
+	if l.warming { // stopped before the warm-up ended: nothing was measured
+		l.endWarmup(l.end)
+	}
 	if l.open {
-		l.st.scheduled = l.scheduledBy(l.end)
+		l.st.scheduled = l.scheduledBy(l.end) - l.schedBase
+		if !l.stopped {
+			l.recordUnfinished(l.end)
+		}
 	}
 	for _, c := range l.conns {
 		if c.state == csOpen || c.state == csConnecting {
@@ -293,6 +311,54 @@ func (l *loop) run() {
 	}
 	if l.pub != nil {
 		l.publish()
+	}
+}
+
+// endWarmup discards the warm-up's statistics: counters and histograms
+// start again from zero at now, with the connections and the requests in
+// flight kept as they are.
+func (l *loop) endWarmup(now int64) {
+	l.warming = false
+	l.mstart = now
+	peak := l.nOpen
+	l.st = loopStats{peakOpen: peak}
+	l.hist.Reset()
+	if l.raw != nil {
+		l.raw.Reset()
+		l.schedBase = l.scheduledBy(now)
+	}
+}
+
+// recordUnfinished accounts, at the end of an open-loop run, for the
+// requests that were due but got no answer: those still in flight and those
+// never sent for want of a connection. Dropping them would hide exactly what
+// an open loop exists to show (a stalled server), so each is recorded with
+// the time it had waited by the end, a lower bound of its latency, and
+// counted in Result.Unfinished.
+func (l *loop) recordUnfinished(end int64) {
+	for _, c := range l.conns {
+		for i, k := 0, c.head; i < c.n; i++ {
+			rec := c.ring[k]
+			if rec.intended >= l.mstart {
+				l.record(l.hist, end-rec.intended)
+				l.record(l.raw, end-rec.actual)
+				l.st.unfinished++
+			}
+			if k++; k == len(c.ring) {
+				k = 0
+			}
+		}
+	}
+	// Due but never sent: from this loop's next unsent index to the end.
+	for k := l.kNext; k < l.kQuota; k++ {
+		due := l.intended(k)
+		if due >= end {
+			break
+		}
+		if due >= l.mstart {
+			l.record(l.hist, end-due)
+			l.st.unfinished++
+		}
 	}
 }
 

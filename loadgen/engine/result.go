@@ -97,6 +97,11 @@ type Result struct {
 	Sent         int64    `json:"sent"`
 	SendLagMaxMs *float64 `json:"send_lag_max_ms,omitempty"`
 
+	// Unfinished counts open-loop requests that were due but unanswered when
+	// the run ended (in flight, or never sent for want of a connection).
+	// They are in Latency with the time they had waited: a lower bound.
+	Unfinished int64 `json:"unfinished"`
+
 	Connects      int64 `json:"connects"`       // connections opened, reconnects included
 	ConnectErrors int64 `json:"connect_errors"` // failed connection attempts (each also counted as a failed request when one was waiting)
 	PeakConns     int   `json:"peak_conns"`     // most connections open at once

@@ -194,6 +194,9 @@ type Canary struct {
 	MaxMs Stat    `json:"max_ms"`
 	// Errors counts failed probes (a probe that timed out is a failure too).
 	Errors Stat `json:"errors"`
+	// Unanswered counts probes due but unanswered when the measurement
+	// ended; they are in the percentiles with the time they had waited.
+	Unanswered Stat `json:"unanswered"`
 }
 
 // Idle summarises an idle-connection point.

@@ -68,17 +68,26 @@ func (sm *sampling) add(snap procstat.Snapshot) {
 	sm.n++
 }
 
-// startSampling takes a first sample now and then one a second until finish.
-func startSampling(ctx context.Context, srv *server) *sampling {
-	sm := &sampling{srv: srv, start: time.Now()}
-	if snap, err := srv.snapshot(ctx); err == nil {
-		sm.add(snap)
-	}
+// startSampling takes a first sample after delay (the warm-up) and then one
+// a second until finish.
+func startSampling(ctx context.Context, srv *server, delay time.Duration) *sampling {
+	sm := &sampling{srv: srv}
 	sctx, cancel := context.WithCancel(ctx)
 	sm.cancel = cancel
 	sm.wg.Add(1)
 	go func() {
 		defer sm.wg.Done()
+		select {
+		case <-sctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		sm.mu.Lock()
+		sm.start = time.Now()
+		sm.mu.Unlock()
+		if snap, err := srv.snapshot(sctx); err == nil {
+			sm.add(snap)
+		}
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
@@ -114,8 +123,15 @@ func (sm *sampling) finish(ctx context.Context) results.ServerSample {
 		CPUSysS:        sm.last.CPUSysS - sm.first.CPUSysS,
 		CtxVoluntary:   sm.last.CtxVoluntary - sm.first.CtxVoluntary,
 		CtxInvoluntary: sm.last.CtxInvoluntary - sm.first.CtxInvoluntary,
-		WallS:          time.Since(sm.start).Seconds(),
+		WallS:          wallSince(sm.start),
 		Samples:        sm.n,
 		GOMAXPROCS:     sm.last.GOMAXPROCS,
 	}
+}
+
+func wallSince(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return time.Since(t).Seconds()
 }

@@ -474,16 +474,11 @@ func (r *runner) measure(ctx context.Context, sc catalog.Scenario, srv *server, 
 	if err := engine.CheckConns(p.Conns + 64); err != nil {
 		return results.Rep{}, fmt.Errorf("%w: %v", errPrevented, err)
 	}
-	warm := base
-	warm.Duration = r.o.Warmup
-	if _, err := engine.Run(ctx, warm, nil); err != nil {
-		return results.Rep{}, fmt.Errorf("warm-up: %w", err)
-	}
-	if err := r.settle(ctx, srv); err != nil {
-		return results.Rep{}, err
-	}
-
-	sm := startSampling(ctx, srv)
+	// The warm-up runs on the measurement's own connections (engine
+	// Warmup): the measured window starts in steady state, not with a ramp.
+	main := base
+	main.Warmup, main.Duration = r.o.Warmup, r.o.Measure
+	sm := startSampling(ctx, srv, r.o.Warmup)
 	var canary *engine.Result
 	var cwg sync.WaitGroup
 	if sc.Canary {
@@ -491,13 +486,11 @@ func (r *runner) measure(ctx context.Context, sc catalog.Scenario, srv *server, 
 		go func() {
 			defer cwg.Done()
 			canary, _ = engine.Run(ctx, engine.Config{URL: srv.baseURL + "/plaintext", Conns: 2, MaxConns: 64,
-				Rate: catalog.CanaryRate, Duration: r.o.Measure, Timeout: 30 * time.Second}, nil)
+				Rate: catalog.CanaryRate, Warmup: r.o.Warmup, Duration: r.o.Measure, Timeout: 30 * time.Second}, nil)
 		}()
 	}
 	cpu0 := selfCPU()
 	t0 := time.Now()
-	main := base
-	main.Duration = r.o.Measure
 	res, err := engine.Run(ctx, main, nil)
 	wall := time.Since(t0)
 	cpu := selfCPU() - cpu0

@@ -73,7 +73,7 @@ func LittleBound(c catalog.Config, p catalog.Point, cpuMs float64, serverCPUs in
 func (r *runner) summarise(row *results.Row) {
 	var rps, p50, p90, p99, mx, errs, erate, conc, frac []float64
 	var rssPeak, rssBefore, thr, fds, procs, cu, cs, util, cvol, cinv, cpuUs, lg []float64
-	var cp50, cp99, cmax, cerr []float64
+	var cp50, cp99, cmax, cerr, cun []float64
 	var held, rssPerConn, thrHeld, pp50, pp99, openS []float64
 	samples := 0
 	for _, rp := range row.Reps {
@@ -117,6 +117,7 @@ func (r *runner) summarise(row *results.Row) {
 				cp99 = append(cp99, deref(c.Latency.P99))
 				cmax = append(cmax, deref(c.Latency.Max))
 				cerr = append(cerr, float64(c.Errors))
+				cun = append(cun, float64(c.Unfinished))
 			}
 		}
 		if ir := rp.Idle; ir != nil {
@@ -147,7 +148,7 @@ func (r *runner) summarise(row *results.Row) {
 		CPUUsPerRequest: results.Of(cpuUs), Samples: samples, Source: source,
 	}
 	if len(cp99) > 0 {
-		row.Canary = &results.Canary{Rate: catalog.CanaryRate, P50Ms: results.Of(cp50), P99Ms: results.Of(cp99), MaxMs: results.Of(cmax), Errors: results.Of(cerr)}
+		row.Canary = &results.Canary{Rate: catalog.CanaryRate, P50Ms: results.Of(cp50), P99Ms: results.Of(cp99), MaxMs: results.Of(cmax), Errors: results.Of(cerr), Unanswered: results.Of(cun)}
 	}
 	if len(held) > 0 {
 		row.Idle = &results.Idle{Wanted: row.Point.Idle, Held: results.Of(held), RSSPerConnBytes: results.Of(rssPerConn),

@@ -59,6 +59,7 @@ type server struct {
 
 	eng    gnet.Engine   // set in OnBoot
 	booted chan struct{} // closed in OnBoot
+	done   chan struct{} // closed when serve returns: the loops' sleepers end
 
 	loopsMu sync.Mutex
 	loops   map[gnet.EventLoop]*loopState
@@ -73,7 +74,8 @@ type server struct {
 }
 
 func newServer(cfg config, logger *log.Logger) (*server, error) {
-	s := &server{cfg: cfg, log: logger, booted: make(chan struct{}), loops: map[gnet.EventLoop]*loopState{}}
+	s := &server{cfg: cfg, log: logger, booted: make(chan struct{}), done: make(chan struct{}),
+		loops: map[gnet.EventLoop]*loopState{}}
 	s.clock.Store(time.Now().UnixNano())
 	s.date.refresh(time.Now())
 	s.model = contract.Model{Wait: blockingSleep, Stats: s.appendStats}
@@ -116,6 +118,7 @@ func (s *server) modelName() string { return "eventloop/" + s.cfg.handler }
 // serve then returns an error instead of nil, so that it is never silent.
 func (s *server) serve(addr string) error {
 	defer func() {
+		close(s.done)
 		if s.pool != nil {
 			s.pool.stop()
 		}
@@ -268,6 +271,9 @@ func (s *server) loopOf(el gnet.EventLoop) *loopState {
 		if s.depAddr != nil {
 			ls.dep = newDepPool(ls, s.depAddr, s.cfg.dependency, s.cfg.depConns)
 		}
+		if s.cfg.handler == "async" {
+			ls.timers = newTimerQueue(el, s.done)
+		}
 		s.loops[el] = ls
 	}
 	return ls
@@ -304,8 +310,9 @@ type loopState struct {
 	el      gnet.EventLoop
 	sweeper gnet.Runnable
 
-	conns []*connState
-	dep   *depPool // async style with a dependency
+	conns  []*connState
+	dep    *depPool    // async style with a dependency
+	timers *timerQueue // async style: pending waits
 
 	out     []byte // answers produced during one onTraffic, written once at its end
 	resp    []byte // one answer being built outside onTraffic

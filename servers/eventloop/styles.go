@@ -25,9 +25,10 @@ type style interface {
 	run(cs *connState, seq uint32, meta respMeta, req contract.Request) (status int, ctype string, body []byte, later bool)
 }
 
-// asyncStyle is FastAPI's "async def" with await: a wait is a timer, a
-// dependency call is a non-blocking socket on the loop, and nothing holds a
-// goroutine or a thread while a request waits. /cpu runs on the loop.
+// asyncStyle is FastAPI's "async def" with await: a wait is an entry in
+// the loop's timer heap (timers.go), a dependency call is a non-blocking
+// socket on the loop, and nothing holds a goroutine or a thread while a
+// request waits. /cpu runs on the loop.
 type asyncStyle struct{ s *server }
 
 func (a asyncStyle) run(cs *connState, seq uint32, meta respMeta, req contract.Request) (int, string, []byte, bool) {
@@ -46,10 +47,7 @@ func (a asyncStyle) run(cs *connState, seq uint32, meta respMeta, req contract.R
 		if ms == 0 {
 			return 200, contract.ContentTypeJSON, contract.AppendIOBody(ls.body[:0], 0), false
 		}
-		p := cs.newPending(seq, meta, req)
-		time.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
-			p.done(200, contract.ContentTypeJSON, contract.AppendIOBody(nil, ms))
-		})
+		ls.timers.after(ms, cs.newPending(seq, meta, req))
 		return 0, "", nil, true
 	case contract.Fanout:
 		if ls.dep == nil {
