@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime"
 
 	"github.com/panjf2000/gnet/v2"
 )
@@ -54,7 +55,13 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	loops := flag.Int("loops", 1, "event loops")
 	flag.Parse()
-	log.Printf("stripped: BENCHMARK REFERENCE (fixed bytes per \\r\\n\\r\\n, not HTTP), gnet, %d loop(s), on %s", *loops, *addr)
+	// The same runtime setting as servers/eventloop (see its setProcs), so
+	// that the two gnet programs compare like for like.
+	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < *loops+1 {
+		runtime.GOMAXPROCS(*loops + 1)
+	}
+	log.Printf("stripped: BENCHMARK REFERENCE (fixed bytes per \\r\\n\\r\\n, not HTTP), gnet, %d loop(s), GOMAXPROCS %d, on %s",
+		*loops, runtime.GOMAXPROCS(0), *addr)
 	err := gnet.Run(&stripped{}, "tcp://"+*addr, gnet.WithNumEventLoop(*loops), gnet.WithReusePort(true), gnet.WithReuseAddr(true))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "stripped:", err)

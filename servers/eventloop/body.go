@@ -131,7 +131,7 @@ func (d *bodyDecoder) decode(b []byte, data func([]byte)) (n int, st parseStatus
 				return n + 2, parseOK, nil
 			}
 			window := rest[:min(len(rest), maxTrailerScan)]
-			if bytes.Index(window, crlfcrlf) < 0 {
+			if !bytes.Contains(window, crlfcrlf) {
 				if len(rest) >= maxTrailerScan {
 					return n, parseError, contract.ErrMalformed // "suspiciously long trailer"
 				}

@@ -24,8 +24,8 @@ const maxInFlight = 1024
 // gnet.Conn's context. The connection's event loop owns it: only code running
 // on that loop (gnet callbacks, and tasks handed to the loop with
 // EventLoop.Execute) reads or writes it. Handlers that run elsewhere — a
-// timer, a worker, a /stats goroutine — hold a *pending and give it back to
-// the loop; they never touch the connState.
+// pool worker, a /stats goroutine — hold a *pending and give it back to the
+// loop; they never touch the connState.
 //
 // It is paid for every idle keep-alive connection, so it holds offsets and
 // flags, not buffers: scratch memory belongs to the loop.
@@ -379,11 +379,12 @@ func (cs *connState) closeOrphan() {
 	cs.orphaned, cs.closed, cs.held = false, true, nil
 }
 
-// pending is a request answered after the loop's synchronous pass: by a
-// timer, a pool worker, the dependency client or a /stats goroutine. Its
-// creator fills status, ctype and body (on any goroutine), then hands it to
-// the connection's loop with EventLoop.Execute; from then on the loop owns
-// it, and Run writes the answer in order.
+// pending is a request answered after the loop's synchronous pass. On the
+// loop — the timer heap, the dependency client — Run is called directly.
+// Off the loop — a pool worker, a /stats goroutine — done records the
+// answer (on any goroutine) and hands the pending to the connection's loop
+// with EventLoop.Execute; from then on the loop owns it, and Run writes the
+// answer in order.
 type pending struct {
 	cs     *connState // read only on the loop
 	loop   gnet.EventLoop

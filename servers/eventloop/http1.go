@@ -748,18 +748,6 @@ func validValue(v []byte) bool {
 	return true
 }
 
-func isToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if !tokenByte[c] {
-			return false
-		}
-	}
-	return true
-}
-
 // tokenByte marks the bytes of an RFC 7230 token.
 var tokenByte = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {

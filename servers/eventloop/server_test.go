@@ -400,19 +400,20 @@ func TestTimeouts(t *testing.T) {
 }
 
 // TestPanic: a handler that panics answers 500, and its loop — with the
-// same connection — keeps serving.
+// same connection — keeps serving. /cpu runs where each style runs its
+// blocking routes: on the loop (async, inline) or on a pool worker (pool).
 func TestPanic(t *testing.T) {
 	for _, handler := range []string{"async", "pool", "inline"} {
 		t.Run(handler, func(t *testing.T) {
 			s := startServerWith(t, func(s *server) {
 				s.hook = func(req contract.Request) {
-					if req.Route == contract.JSON {
+					if req.Route == contract.CPU {
 						panic("boom")
 					}
 				}
 			}, "-handler", handler)
 			c := dial(t, s.addr)
-			c.send(get("/json") + get("/plaintext"))
+			c.send(get("/cpu?work=1") + get("/plaintext"))
 			resp, body := c.read("GET")
 			if resp.StatusCode != 500 || body != string(contract.ErrInternal.AppendBody(nil)) {
 				t.Fatalf("panicking handler: %d %q", resp.StatusCode, body)

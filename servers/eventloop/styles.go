@@ -78,9 +78,14 @@ func (in inlineStyle) run(cs *connState, seq uint32, meta respMeta, req contract
 }
 
 // poolStyle is FastAPI's "def" endpoint (run_in_threadpool): the loop
-// parses and routes, the whole handler runs blocking on a fixed pool of
-// workers, and the answer comes back to the loop. Like anyio's thread
-// limiter, requests beyond the pool queue without blocking the loop.
+// parses and routes, the whole handler of a blocking route (/io, /cpu,
+// /fanout) runs blocking on a fixed pool of workers, and the answer comes
+// back to the loop. Like anyio's thread limiter, requests beyond the pool
+// queue without blocking the loop. Routes that never block (/plaintext,
+// /json, /stats) stay on the loop, as an app's async def health check does
+// beside its def endpoints: that is what lets the blocking-in-loop canary
+// measure whether offloading kept the loop responsive (claim 5), rather
+// than how long the pool's queue is.
 type poolStyle struct {
 	s    *server
 	jobs chan *pending // the queue; workers take from it
@@ -101,6 +106,10 @@ func newPoolStyle(s *server, workers int) *poolStyle {
 }
 
 func (ps *poolStyle) run(cs *connState, seq uint32, meta respMeta, req contract.Request) (int, string, []byte, bool) {
+	switch req.Route {
+	case contract.Plaintext, contract.JSON, contract.Stats:
+		return asyncStyle{ps.s}.run(cs, seq, meta, req)
+	}
 	select {
 	case ps.jobs <- cs.newPending(seq, meta, req):
 		return 0, "", nil, true

@@ -9,6 +9,7 @@ package main
 import (
 	"container/heap"
 	"context"
+	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -91,19 +92,33 @@ func (tq *timerQueue) expire(context.Context) error {
 	return nil
 }
 
+// preciseSlack is how early the sleeper's Go timer fires. When the runtime
+// is idle its timers wake through epoll_wait, whose timeout is in whole
+// milliseconds, so they fire up to a millisecond late; the sleeper finishes
+// the last stretch with a blocking nanosleep, which is precise.
+const preciseSlack = 2 * time.Millisecond
+
 // sleep is the loop's sleeper goroutine: it waits for the armed deadline,
-// then hands the loop its expire task.
+// then hands the loop its expire task. A deadline armed while it finishes
+// the precise stretch waits for that stretch (at most preciseSlack): waits
+// are never answered early, rarely a little late.
 func (tq *timerQueue) sleep(done <-chan struct{}) {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
+	var target int64
 	for {
 		select {
 		case <-done:
 			t.Stop()
 			return
-		case at := <-tq.wake:
-			t.Reset(time.Duration(at - monoNow()))
+		case target = <-tq.wake:
+			t.Reset(time.Duration(target-monoNow()) - preciseSlack)
 		case <-t.C:
+			if d := target - monoNow(); d > 0 {
+				ts := syscall.NsecToTimespec(d)
+				for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
+				}
+			}
 			_ = tq.el.Execute(context.Background(), tq.fire)
 		}
 	}
