@@ -15,6 +15,7 @@ import (
 
 	"github.com/serverlab/lab/loadgen/catalog"
 	"github.com/serverlab/lab/loadgen/results"
+	"github.com/serverlab/lab/loadgen/verdict"
 )
 
 // ChartsDir is the charts' folder, relative to report.md.
@@ -127,33 +128,9 @@ func scenario(f *results.File, name string) *results.Scenario {
 	return nil
 }
 
-// configsIn lists the configurations with rows in scenario scn: the
+// configsIn lists the configurations with rows in scenario scn, in the
 // catalog's order for the scenario, then any others by name.
-func configsIn(f *results.File, scn string) []string {
-	s := scenario(f, scn)
-	if s == nil {
-		return nil
-	}
-	seen := map[string]bool{}
-	for _, r := range s.Rows {
-		seen[r.Config] = true
-	}
-	var out []string
-	if sc, ok := catalog.ScenarioByName(scn); ok {
-		for _, c := range sc.Configs {
-			if seen[c] {
-				out = append(out, c)
-				delete(seen, c)
-			}
-		}
-	}
-	var rest []string
-	for c := range seen {
-		rest = append(rest, c)
-	}
-	sort.Strings(rest)
-	return append(out, rest...)
-}
+func configsIn(f *results.File, scn string) []string { return verdict.ConfigsIn(f, scn) }
 
 // configsMeasured lists every configuration with a row anywhere, in
 // catalog order, then any others by name.

@@ -108,9 +108,19 @@ func conc(p catalog.Point) int {
 
 // configsOf lists the configurations with at least one row in scenario scn,
 // in the catalog's order for that scenario, then any others by name.
-func (d data) configsOf(scn string) []string {
-	s, err := d.scenario(scn)
-	if err != nil {
+func (d data) configsOf(scn string) []string { return ConfigsIn(d.f, scn) }
+
+// ConfigsIn lists the configurations with at least one row in scenario scn
+// of f: the catalog's order for the scenario, then any others by name. The
+// report orders its charts and tables with it.
+func ConfigsIn(f *results.File, scn string) []string {
+	var s *results.Scenario
+	for i := range f.Scenarios {
+		if f.Scenarios[i].Name == scn {
+			s = &f.Scenarios[i]
+		}
+	}
+	if s == nil {
 		return nil
 	}
 	seen := map[string]bool{}

@@ -14,9 +14,9 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/serverlab/lab/internal/blockingio"
 	"github.com/serverlab/lab/internal/contract"
 	"github.com/serverlab/lab/internal/limits"
 	"github.com/serverlab/lab/internal/procstat"
@@ -137,53 +137,6 @@ func writeBody(w http.ResponseWriter, status int, ct []string, body []byte) {
 // waitGoroutine parks the calling goroutine: its OS thread serves others meanwhile.
 func waitGoroutine(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) }
 
-// waitSyscall blocks the calling OS thread in nanosleep(2), as a blocking
-// JDBC call holds a Tomcat worker.
-func waitSyscall(ms int) {
-	ts := syscall.NsecToTimespec(int64(ms) * int64(time.Millisecond))
-	for {
-		var rem syscall.Timespec
-		err := syscall.Nanosleep(&ts, &rem)
-		if err != syscall.EINTR {
-			return
-		}
-		ts = rem
-	}
-}
-
-// newDependencyCall returns a blocking net/http client call to the
-// dependency's /io, or nil without a dependency.
-func newDependencyCall(dep string) func(ctx context.Context, ms int) error {
-	if dep == "" {
-		return nil
-	}
-	client := &http.Client{
-		Transport: &http.Transport{
-			MaxIdleConns:        10_000,
-			MaxIdleConnsPerHost: 10_000,
-			IdleConnTimeout:     90 * time.Second,
-		},
-		Timeout: time.Duration(contract.MaxIOMillis+5_000) * time.Millisecond,
-	}
-	base := "http://" + dep
-	return func(ctx context.Context, ms int) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+contract.DependencyPath(ms), nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("dependency answered %d", resp.StatusCode)
-		}
-		return err
-	}
-}
-
 func serve(ctx context.Context, c config, stderr io.Writer, ready chan<- string) error {
 	logger := log.New(stderr, "", log.LstdFlags)
 	nofile, err := limits.RaiseNofile()
@@ -194,12 +147,12 @@ func serve(ctx context.Context, c config, stderr io.Writer, ready chan<- string)
 	h.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	h.model = contract.Model{
 		Wait:  waitGoroutine,
-		Call:  newDependencyCall(c.dependency),
+		Call:  blockingio.NewDependencyCall(c.dependency, 10_000),
 		Stats: func(dst []byte) []byte { return procstat.AppendJSON(dst, h.name, os.Getpid(), h.openConns.Load()) },
 	}
 	if c.threads == "os" {
 		h.slots = make(chan struct{}, c.maxThreads)
-		h.model.Wait = waitSyscall
+		h.model.Wait = blockingio.Sleep // a locked OS thread waits in nanosleep(2)
 	}
 	srv := &http.Server{
 		Handler: h,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/serverlab/lab/internal/blockingio"
 	"github.com/serverlab/lab/internal/contract"
 )
 
@@ -78,7 +79,7 @@ func newServer(cfg config, logger *log.Logger) (*server, error) {
 		loops: map[gnet.EventLoop]*loopState{}}
 	s.clock.Store(time.Now().UnixNano())
 	s.date.refresh(time.Now())
-	s.model = contract.Model{Wait: blockingSleep, Stats: s.appendStats}
+	s.model = contract.Model{Wait: blockingio.Sleep, Stats: s.appendStats}
 	reserve := 64 // stdio, epoll, eventfds, listeners, /proc reads
 	switch cfg.handler {
 	case "async":
@@ -93,7 +94,7 @@ func newServer(cfg config, logger *log.Logger) (*server, error) {
 		}
 	case "pool", "inline":
 		if cfg.dependency != "" {
-			s.model.Call = newBlockingClient(cfg.dependency).call
+			s.model.Call = blockingio.NewDependencyCall(cfg.dependency, maxBlockingConns)
 			reserve += maxBlockingConns
 		}
 		if cfg.handler == "inline" {

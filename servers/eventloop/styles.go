@@ -6,14 +6,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"runtime"
-	"syscall"
-	"time"
 
 	"github.com/serverlab/lab/internal/contract"
 	"github.com/serverlab/lab/internal/procstat"
@@ -149,56 +143,9 @@ func contentType(status int, req contract.Request) string {
 	return contract.ContentTypeJSON
 }
 
-// blockingSleep waits in a blocking nanosleep syscall: the calling thread
-// (a pool worker, or the loop itself when inline) does nothing else.
-func blockingSleep(ms int) {
-	ts := syscall.NsecToTimespec(int64(ms) * int64(time.Millisecond))
-	for {
-		err := syscall.Nanosleep(&ts, &ts)
-		if !errors.Is(err, syscall.EINTR) {
-			return
-		}
-	}
-}
-
-// blockingClient makes the pool and inline styles' dependency calls with
-// net/http's client, one blocking call at a time per caller.
-type blockingClient struct {
-	c    *http.Client
-	base string
-}
-
-// maxBlockingConns caps the blocking client's connections (and so its fds).
+// maxBlockingConns caps the pool and inline styles' blocking dependency
+// client's connections (and so its fds).
 const maxBlockingConns = 256
-
-func newBlockingClient(dep string) *blockingClient {
-	return &blockingClient{
-		base: "http://" + dep,
-		c: &http.Client{Transport: &http.Transport{
-			Proxy:               nil,
-			MaxIdleConnsPerHost: maxBlockingConns,
-			MaxConnsPerHost:     maxBlockingConns,
-			DisableCompression:  true,
-		}},
-	}
-}
-
-func (b *blockingClient) call(ctx context.Context, ms int) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base+contract.DependencyPath(ms), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("dependency answered %d", resp.StatusCode)
-	}
-	return err
-}
 
 // appendStats appends the /stats body. Safe from any goroutine.
 func (s *server) appendStats(dst []byte) []byte {
