@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/serverlab/lab/internal/syncbuf"
 )
 
 // ModuleRoot returns the repository root (the folder holding go.mod).
@@ -88,26 +90,9 @@ func FreeAddr(tb testing.TB) string {
 type Process struct {
 	Addr   string
 	Cmd    *exec.Cmd
-	Stderr *syncBuffer
+	Stderr *syncbuf.Buffer
 	done   chan struct{}
 	err    error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Start runs bin with -addr and args on a free loopback port, in its own
@@ -141,7 +126,7 @@ func start(bin, addr, cpus string, args []string) (*Process, error) {
 			argv = append([]string{ts, "-c", cpus}, argv...)
 		}
 	}
-	p := &Process{Addr: addr, Stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &Process{Addr: addr, Stderr: &syncbuf.Buffer{}, done: make(chan struct{})}
 	p.Cmd = exec.Command(argv[0], argv[1:]...)
 	// Race-built servers would otherwise sleep a second at exit
 	// (atexit_sleep_ms), which shutdown-timing tests would count.

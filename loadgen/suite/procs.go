@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/serverlab/lab/internal/procstat"
+	"github.com/serverlab/lab/internal/syncbuf"
 	"github.com/serverlab/lab/loadgen/catalog"
 )
 
@@ -29,27 +30,7 @@ type server struct {
 	cpus    string    // taskset list it was pinned to ("" external)
 	cmd     *exec.Cmd // nil in external mode
 	done    chan struct{}
-	stderr  *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 64<<10 { // keep the head; a chatty server must not grow the suite
-		return len(p), nil
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	stderr  *syncbuf.Buffer
 }
 
 // pid is the server's root process (prefork: the master), or 0 in external mode.
@@ -91,7 +72,7 @@ func startServer(ctx context.Context, binDir string, cfg catalog.Config, cpus, d
 		if cpus != "" {
 			argv = append([]string{"taskset", "-c", cpus}, argv...)
 		}
-		s := &server{cfg: cfg, addr: addr, baseURL: "http://" + addr, cpus: cpus, done: make(chan struct{}), stderr: &lockedBuffer{}}
+		s := &server{cfg: cfg, addr: addr, baseURL: "http://" + addr, cpus: cpus, done: make(chan struct{}), stderr: &syncbuf.Buffer{Limit: 64 << 10}}
 		s.cmd = exec.Command(argv[0], argv[1:]...)
 		s.cmd.Stdout, s.cmd.Stderr = s.stderr, s.stderr
 		// Own process group: stop signals reach prefork's children too, and

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,36 +11,19 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/serverlab/lab/internal/contract"
+	"github.com/serverlab/lab/internal/syncbuf"
 )
 
 // testServer is an eventloop server running in the test process.
 type testServer struct {
 	*server
 	addr string
-	logs *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *syncbuf.Buffer
 }
 
 // startServer runs a server with the given flags on a free port and stops
@@ -64,7 +46,7 @@ func startServerWith(t *testing.T, setup func(*server), args ...string) *testSer
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	s, err := newServer(cfg, log.New(logs, "", 0))
 	if err != nil {
 		t.Fatal(err)
