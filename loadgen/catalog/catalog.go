@@ -32,7 +32,37 @@ type Config struct {
 	// Parallelism is how many CPUs the configuration can use at most for
 	// CPU work: loops, workers, or 0 for "every CPU it is given" (GOMAXPROCS).
 	Parallelism int
+
+	// Kind says what runs: KindTwin (a Go server under bin/, Binary+Args),
+	// KindStack (a real stack from stacks/, Command+Env), or KindDependency.
+	Kind string
+	// Command is a real stack's command line (KindStack), run from the
+	// repository root. Placeholders, replaced by the process manager:
+	// {addr} host:port, {host}, {port}, {dependency} host:port of the fan-out
+	// dependency, {stack} the stack's folder (stacks/<name>), {state} a
+	// fresh private directory for this start (logs, pid files, CATALINA_BASE).
+	Command []string
+	// Env is added to the environment of Command (KEY=value, same placeholders).
+	Env []string
+	// Requires lists what must be installed for a stack to run: absolute
+	// paths of files or executables, or "python3:<module>" for a module that
+	// /usr/bin/python3 must import. Anything missing makes the stack's rows
+	// read "not installed" instead of failing the run.
+	Requires []string
+	// TwinOf names the Go twin configuration a real stack is checked
+	// against (the report's "twins against the real stacks").
+	TwinOf string
+	// Routes limits which contract routes a stack serves (nginx: only
+	// "/plaintext"); empty means every 200 path of the contract.
+	Routes []string
 }
+
+// Configuration kinds.
+const (
+	KindTwin       = ""      // a Go server in bin/ (the zero value)
+	KindStack      = "stack" // a real stack from stacks/
+	KindDependency = "dependency"
+)
 
 // The configurations. Names are fixed: docker-compose.yml and -targets use them.
 var Configs = []Config{
