@@ -40,6 +40,7 @@ var commands = []command{
 	{name: "run", summary: "run one measurement against a URL and print a summary", run: runCmd},
 	{name: "suite", summary: "run the scenario catalog end to end and write results.json and report.md", run: suiteCmd},
 	{name: "report", summary: "render DIR/report.md from DIR/results.json", run: reportCmd},
+	{name: "live", summary: "serve a local page that runs the models side by side (workshops)", run: liveCmd},
 }
 
 func main() {

@@ -30,26 +30,37 @@ func Sleep(ms int) {
 }
 
 // NewDependencyCall returns a blocking net/http call to the dependency's
-// /io (contract.DependencyPath), keeping at most maxConns connections to
-// it, or nil when dep is empty (no dependency: /fanout answers 503).
-func NewDependencyCall(dep string, maxConns int) func(ctx context.Context, ms int) error {
+// /io (contract.DependencyPath), or nil when dep is empty (no dependency:
+// /fanout answers 503). Pooled calls share at most maxConns keep-alive
+// connections; a Fresh call (conn=new) dials its own connection and closes
+// it after the answer. The call returns when ctx is done: net/http then
+// closes the connection, so a dependency that never answers costs no fd
+// after the deadline. The clients are safe for concurrent use.
+func NewDependencyCall(dep string, maxConns int) func(ctx context.Context, c contract.DependencyCall) error {
 	if dep == "" {
 		return nil
 	}
-	client := &http.Client{
-		Transport: &http.Transport{
-			Proxy:               nil,
-			MaxIdleConns:        maxConns,
-			MaxIdleConnsPerHost: maxConns,
-			MaxConnsPerHost:     maxConns,
-			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true,
-		},
-		Timeout: time.Duration(contract.MaxIOMillis+5_000) * time.Millisecond,
-	}
+	pooled := &http.Client{Transport: &http.Transport{
+		Proxy:               nil,
+		MaxIdleConns:        maxConns,
+		MaxIdleConnsPerHost: maxConns,
+		MaxConnsPerHost:     maxConns,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}}
+	fresh := &http.Client{Transport: &http.Transport{
+		Proxy:              nil,
+		DisableKeepAlives:  true, // one connection per request, closed after it
+		MaxConnsPerHost:    maxConns,
+		DisableCompression: true,
+	}}
 	base := "http://" + dep
-	return func(ctx context.Context, ms int) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+contract.DependencyPath(ms), nil)
+	return func(ctx context.Context, c contract.DependencyCall) error {
+		client := pooled
+		if c.Fresh {
+			client = fresh
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+contract.DependencyPath(c.Millis), nil)
 		if err != nil {
 			return err
 		}

@@ -87,12 +87,59 @@ func (m Mode) String() string {
 	return "seq"
 }
 
+// Conn is how /fanout connects to the dependency (conn=keep|new).
+type Conn uint8
+
+const (
+	Keep Conn = iota // conn=keep (default): calls reuse pooled keep-alive connections
+	New              // conn=new: every call dials a fresh TCP connection and closes it after its answer
+)
+
+func (c Conn) String() string {
+	if c == New {
+		return "new"
+	}
+	return "keep"
+}
+
 // Params are a request's validated parameters. Only the fields of its route are set.
 type Params struct {
-	Millis int  // /io, /fanout: the wait of one call
+	// Millis is /io's wait. On /fanout it is the wait of every call when ms
+	// is one number; with a list (ms=1000,2000) it is the largest wait of the
+	// list, and Waits holds one wait per call. Use CallMillis for a call's wait.
+	Millis int
 	Work   int  // /cpu: SHA-256 rounds
 	Calls  int  // /fanout: how many dependency calls
 	Mode   Mode // /fanout: seq or par
+	Conn   Conn // /fanout: keep (pooled connections) or new (a fresh connection per call)
+	// Waits is /fanout's per-call waits when ms is a list (len(Waits) ==
+	// Calls), nil when ms is one number. Resolve allocates it, only for a
+	// list; it is never modified afterwards.
+	Waits []int
+}
+
+// CallMillis is the wait of /fanout call i (0 ≤ i < Calls): Waits[i] for a
+// list, else Millis.
+func (p *Params) CallMillis(i int) int {
+	if p.Waits != nil {
+		return p.Waits[i]
+	}
+	return p.Millis
+}
+
+// Equal reports whether two Params are the same (Params holds a slice, so
+// it is not comparable with ==).
+func (p *Params) Equal(q *Params) bool {
+	if p.Millis != q.Millis || p.Work != q.Work || p.Calls != q.Calls || p.Mode != q.Mode ||
+		p.Conn != q.Conn || len(p.Waits) != len(q.Waits) || (p.Waits == nil) != (q.Waits == nil) {
+		return false
+	}
+	for i := range p.Waits {
+		if p.Waits[i] != q.Waits[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Request is a resolved request: what to do, with validated parameters.
@@ -131,23 +178,27 @@ func newError(status int, msg string) *Error {
 // four when its parser refuses a request, so that every server answers the
 // same bytes.
 var (
-	ErrNotFound         = newError(404, "not found")
-	ErrMethod           = newError(405, "method not allowed: use GET or HEAD")
-	ErrNoDependency     = newError(503, "no dependency configured: start the server with -dependency host:port")
-	ErrDependency       = newError(502, "dependency call failed")
-	ErrMalformed        = newError(400, "malformed request")
-	ErrMissingHost      = newError(400, "missing Host header")
-	ErrHeaderTooLarge   = newError(431, "request headers exceed 8192 bytes")
-	ErrBodyTooLarge     = newError(413, "request body exceeds 1048576 bytes")
-	ErrInternal         = newError(500, "internal server error")
-	errMsIO             = newError(400, "parameter ms must be an integer in [0, 10000]")
-	errWork             = newError(400, "parameter work must be an integer in [0, 1000000]")
-	errCalls            = newError(400, "parameter calls must be an integer in [1, 100]")
-	errMode             = newError(400, "parameter mode must be seq or par")
-	errMissingMs        = newError(400, "missing parameter ms")
-	errMissingWork      = newError(400, "missing parameter work")
-	errMissingCalls     = newError(400, "missing parameter calls")
-	errMissingFanoutArg = newError(400, "missing parameter mode (seq or par)")
+	ErrNotFound          = newError(404, "not found")
+	ErrMethod            = newError(405, "method not allowed: use GET or HEAD")
+	ErrNoDependency      = newError(503, "no dependency configured: start the server with -dependency host:port")
+	ErrDependency        = newError(502, "dependency call failed")
+	ErrDependencyTimeout = newError(504, "dependency did not answer within the dependency timeout")
+	ErrMalformed         = newError(400, "malformed request")
+	ErrMissingHost       = newError(400, "missing Host header")
+	ErrHeaderTooLarge    = newError(431, "request headers exceed 8192 bytes")
+	ErrBodyTooLarge      = newError(413, "request body exceeds 1048576 bytes")
+	ErrInternal          = newError(500, "internal server error")
+	errMsIO              = newError(400, "parameter ms must be an integer in [0, 10000]")
+	errWork              = newError(400, "parameter work must be an integer in [0, 1000000]")
+	errCalls             = newError(400, "parameter calls must be an integer in [1, 100]")
+	errMode              = newError(400, "parameter mode must be seq or par")
+	errMissingMs         = newError(400, "missing parameter ms")
+	errMissingWork       = newError(400, "missing parameter work")
+	errMissingCalls      = newError(400, "missing parameter calls")
+	errMissingFanoutArg  = newError(400, "missing parameter mode (seq or par)")
+	errWaitList          = newError(400, "parameter ms must be one integer or a comma-separated list of 1 to 100 integers, each in [0, 10000]")
+	errCallsMismatch     = newError(400, "parameter calls must equal the number of waits in ms")
+	errConn              = newError(400, "parameter conn must be keep or new")
 )
 
 // Resolve validates a request's method, path and raw query (the part after
@@ -194,35 +245,100 @@ func parseParams[S Text](r Route, q S) (Params, *Error) {
 		}
 		p.Work = n
 	case Fanout:
-		v, ok := queryValue(q, "calls")
-		if !ok {
-			return p, errMissingCalls
-		}
-		n, good := parseBounded(v, MinFanoutCalls, MaxFanoutCalls)
+		return parseFanout(q)
+	}
+	return p, nil
+}
+
+// parseFanout parses /fanout's query: calls, ms (one wait, or one wait per
+// call: ms=1000,2000), mode, and the optional conn. With a list, calls may
+// be left out; if given it must equal the list's length.
+func parseFanout[S Text](q S) (Params, *Error) {
+	var p Params
+	cv, haveCalls := queryValue(q, "calls")
+	if haveCalls {
+		n, good := parseBounded(cv, MinFanoutCalls, MaxFanoutCalls)
 		if !good {
 			return p, errCalls
 		}
 		p.Calls = n
-		if v, ok = queryValue(q, "ms"); !ok {
-			return p, errMissingMs
+	}
+	v, ok := queryValue(q, "ms")
+	if !ok {
+		return p, errMissingMs
+	}
+	if indexByte(v, ',') < 0 {
+		if !haveCalls {
+			return p, errMissingCalls
 		}
-		if n, good = parseBounded(v, 0, MaxIOMillis); !good {
+		n, good := parseBounded(v, 0, MaxIOMillis)
+		if !good {
 			return p, errMsIO
 		}
 		p.Millis = n
-		if v, ok = queryValue(q, "mode"); !ok {
-			return p, errMissingFanoutArg
+	} else {
+		waits, max, e := parseWaitList(v)
+		if e != nil {
+			return p, e
 		}
+		if haveCalls && p.Calls != len(waits) {
+			return p, errCallsMismatch
+		}
+		p.Calls, p.Millis, p.Waits = len(waits), max, waits
+	}
+	if v, ok = queryValue(q, "mode"); !ok {
+		return p, errMissingFanoutArg
+	}
+	switch string(v) {
+	case "seq":
+		p.Mode = Seq
+	case "par":
+		p.Mode = Par
+	default:
+		return p, errMode
+	}
+	if v, ok = queryValue(q, "conn"); ok {
 		switch string(v) {
-		case "seq":
-			p.Mode = Seq
-		case "par":
-			p.Mode = Par
+		case "keep":
+			p.Conn = Keep
+		case "new":
+			p.Conn = New
 		default:
-			return p, errMode
+			return p, errConn
 		}
 	}
 	return p, nil
+}
+
+// parseWaitList parses "1000,2000": 1 to MaxFanoutCalls waits, each in
+// [0, MaxIOMillis], and returns them with the largest.
+func parseWaitList[S Text](v S) ([]int, int, *Error) {
+	n := 1
+	for i := 0; i < len(v); i++ {
+		if v[i] == ',' {
+			n++
+		}
+	}
+	if n > MaxFanoutCalls {
+		return nil, 0, errWaitList
+	}
+	waits := make([]int, 0, n)
+	largest := 0
+	for len(v) > 0 || len(waits) < n {
+		var item S
+		if i := indexByte(v, ','); i >= 0 {
+			item, v = v[:i], v[i+1:]
+		} else {
+			item, v = v, v[len(v):]
+		}
+		w, good := parseBounded(item, 0, MaxIOMillis)
+		if !good {
+			return nil, 0, errWaitList
+		}
+		waits = append(waits, w)
+		largest = max(largest, w)
+	}
+	return waits, largest, nil
 }
 
 // queryValue returns the first value of key in a raw query, like

@@ -1,24 +1,25 @@
 // Package labtest starts the lab's server binaries as real processes on
-// loopback for tests and benchmarks. A Process is owned by the test that
-// started it; its methods are safe to call from that test's goroutine.
+// loopback for tests and benchmarks, through the lab's one process manager
+// (internal/procman). A Process is owned by the test that started it; its
+// methods are safe to call from that test's goroutine.
 package labtest
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/serverlab/lab/internal/procman"
 	"github.com/serverlab/lab/internal/syncbuf"
+	"github.com/serverlab/lab/loadgen/catalog"
 )
 
 // ModuleRoot returns the repository root (the folder holding go.mod).
@@ -78,113 +79,55 @@ func Binary(tb testing.TB, pkg string) string {
 // FreeAddr returns a loopback address with a port that was free a moment ago.
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := procman.FreeAddr()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
-// Process is a server started by Start.
+// Process is a server started by Start: a procman.Process (Addr, Cmd,
+// Pid, Done, Logs) whose output is also Stderr.
 type Process struct {
-	Addr   string
-	Cmd    *exec.Cmd
-	Stderr *syncbuf.Buffer
-	done   chan struct{}
-	err    error
+	*procman.Process
+	Stderr *syncbuf.Buffer // the server's stdout and stderr (the first 64 KiB)
 }
 
 // Start runs bin with -addr and args on a free loopback port, in its own
-// process group, pinned with taskset to cpus when cpus is not empty and
-// taskset exists. It waits until GET /plaintext answers 200 and registers a
-// cleanup that stops the group and waits for it.
+// process group, pinned with taskset to cpus when cpus is not empty. It
+// waits until GET /plaintext answers 200 and registers a cleanup that stops
+// the tree and fails the test if any process of it was left, or if the race
+// detector fired in the server.
 func Start(tb testing.TB, bin, cpus string, args ...string) *Process {
 	tb.Helper()
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		p, err := start(bin, FreeAddr(tb), cpus, args)
-		if err == nil {
-			tb.Cleanup(func() {
-				p.Stop(5 * time.Second)
-				if strings.Contains(p.Stderr.String(), "WARNING: DATA RACE") {
-					tb.Errorf("%s %v: the race detector fired in the server:\n%s", filepath.Base(bin), args, p.Stderr.String())
-				}
-			})
-			return p
-		}
-		lastErr = err
+	spec := procman.Spec{Config: catalog.Config{Name: filepath.Base(bin)}, Binary: bin, CPUs: cpus, ExtraArgs: args,
+		// Race-built servers would otherwise sleep a second at exit
+		// (atexit_sleep_ms), which shutdown-timing tests would count.
+		Env: []string{"GORACE=atexit_sleep_ms=0"}}
+	pp, err := procman.Start(context.Background(), spec)
+	if err != nil {
+		tb.Fatalf("start %s %v: %v", filepath.Base(bin), args, err)
 	}
-	tb.Fatalf("start %s %v: %v", filepath.Base(bin), args, lastErr)
-	return nil
+	p := &Process{Process: pp, Stderr: pp.Logs}
+	tb.Cleanup(func() {
+		if err := p.Stop(5 * time.Second); err != nil && errors.Is(err, errLeftovers) {
+			tb.Errorf("%s %v: %v", filepath.Base(bin), args, err)
+		}
+		if strings.Contains(p.Stderr.String(), "WARNING: DATA RACE") {
+			tb.Errorf("%s %v: the race detector fired in the server:\n%s", filepath.Base(bin), args, p.Stderr.String())
+		}
+	})
+	return p
 }
 
-func start(bin, addr, cpus string, args []string) (*Process, error) {
-	argv := append([]string{bin, "-addr", addr}, args...)
-	if cpus != "" && runtime.NumCPU() > 1 {
-		if ts, err := exec.LookPath("taskset"); err == nil {
-			argv = append([]string{ts, "-c", cpus}, argv...)
-		}
-	}
-	p := &Process{Addr: addr, Stderr: &syncbuf.Buffer{}, done: make(chan struct{})}
-	p.Cmd = exec.Command(argv[0], argv[1:]...)
-	// Race-built servers would otherwise sleep a second at exit
-	// (atexit_sleep_ms), which shutdown-timing tests would count.
-	p.Cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
-	p.Cmd.Stderr = p.Stderr
-	p.Cmd.Stdout = p.Stderr
-	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.Cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { p.err = p.Cmd.Wait(); close(p.done) }()
-	if err := WaitReady("http://"+addr+"/plaintext", 10*time.Second, p.done); err != nil {
-		p.Stop(time.Second)
-		return nil, fmt.Errorf("%w; stderr:\n%s", err, p.Stderr.String())
-	}
-	return p, nil
-}
+var errLeftovers = errors.New("left processes behind")
 
-// WaitReady polls url until it answers 200, the process exits (done closes),
-// or the timeout passes.
-func WaitReady(url string, timeout time.Duration, done <-chan struct{}) error {
-	client := &http.Client{Timeout: 500 * time.Millisecond}
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return fmt.Errorf("server exited before it was ready")
-		default:
-		}
-		resp, err := client.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("%s not ready after %s", url, timeout)
-}
-
-// Pid is the server's process id (the master, for prefork; taskset execs in place).
-func (p *Process) Pid() int { return p.Cmd.Process.Pid }
-
-// Done is closed when the process has exited and been reaped.
-func (p *Process) Done() <-chan struct{} { return p.done }
-
-// Stop sends SIGTERM to the process group, waits up to grace, then SIGKILLs
-// the group. It returns the process's exit error. Calling it twice is safe.
+// Stop stops the tree (SIGTERM to its group, SIGKILL after grace). It
+// returns an error wrapping errLeftovers when a process of the tree was
+// left, and otherwise the root's exit error. Calling it twice is safe.
 func (p *Process) Stop(grace time.Duration) error {
-	pgid := p.Cmd.Process.Pid
-	syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		syscall.Kill(-pgid, syscall.SIGKILL)
-		<-p.done
+	if err := p.Process.Stop(grace); err != nil {
+		return fmt.Errorf("%w: %v", errLeftovers, err)
 	}
-	syscall.Kill(-pgid, syscall.SIGKILL) // stragglers of the group, if any
-	return p.err
+	return p.Err()
 }

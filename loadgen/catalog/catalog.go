@@ -52,6 +52,10 @@ type Config struct {
 	// TwinOf names the Go twin configuration a real stack is checked
 	// against (the report's "twins against the real stacks").
 	TwinOf string
+	// StackDir is the stack's folder for {stack}, relative to the
+	// repository root (default stacks/<Name>); configurations of one app
+	// share it (stacks/django for all four Django cells).
+	StackDir string
 	// Routes limits which contract routes a stack serves (nginx: only
 	// "/plaintext"); empty means every 200 path of the contract.
 	Routes []string
@@ -85,11 +89,27 @@ var Configs = []Config{
 		Model: "worker-processes", Style: "1 worker", Twin: "uvicorn --workers 1, gunicorn -w 1", Parallelism: 1},
 	{Name: "prefork-2", Binary: "prefork", Args: []string{"-workers", "2"},
 		Model: "worker-processes", Style: "2 workers", Twin: "uvicorn --workers 2, gunicorn -w 2", Parallelism: 2},
+	// Claim 9: each worker its own SO_REUSEPORT listener, so the kernel
+	// spreads connections instead of one child taking them all.
+	{Name: "prefork-2-reuseport", Binary: "prefork", Args: []string{"-workers", "2", "-reuseport"},
+		Model: "worker-processes", Style: "2 workers, reuseport", Twin: "gunicorn --reuse-port -w 2, uvicorn --workers 2 on SO_REUSEPORT", Parallelism: 2},
 }
+
+// init puts the real stacks (stacks.go) after the twins: Configs is every
+// configuration, and ConfigByName finds each.
+func init() { Configs = append(Configs, Stacks...) }
+
+// EmulatedHandshakeMs is the dependency's emulated WAN handshake, charged
+// to the first request of every new connection (-emulate-connect-ms):
+// pooled calls pay it once per connection, conn=new calls on every call.
+// It stands for the DNS, TCP and TLS round trips the seed's internet
+// fetches paid (claim 1); it is a stated model, not a measured network.
+const EmulatedHandshakeMs = 40
 
 // Dependency is the /fanout dependency every server calls: an async event
 // loop, so that it is never the bottleneck.
-var Dependency = Config{Name: "dependency", Binary: "eventloop", Args: []string{"-handler", "async", "-loops", "1"},
+var Dependency = Config{Name: "dependency", Kind: KindDependency, Binary: "eventloop",
+	Args:  []string{"-handler", "async", "-loops", "1", "-emulate-connect-ms", fmt.Sprint(EmulatedHandshakeMs)},
 	Model: "event-loop", Style: "async", Twin: "a remote API"}
 
 // ConfigByName returns the named configuration.
@@ -106,8 +126,17 @@ func ConfigByName(name string) (Config, bool) {
 type Kind string
 
 const (
-	KindLoad Kind = "load" // closed-loop load on a target, one point per Point
-	KindIdle Kind = "idle" // hold idle keep-alive connections, then probe
+	KindLoad     Kind = "load"     // closed-loop load on a target, one point per Point
+	KindIdle     Kind = "idle"     // hold idle keep-alive connections, then probe
+	KindOutbound Kind = "outbound" // a client process holding N concurrent outbound calls
+)
+
+// Settle metrics: what a headline point's repetitions must pin down.
+const (
+	SettleRPS        = "rps"          // throughput (the default)
+	SettleP50        = "p50"          // median latency (fan-out)
+	SettleCanaryP99  = "canary-p99"   // the canary's p99 (blocking-in-loop)
+	SettleRSSPerConn = "rss-per-conn" // memory per idle connection
 )
 
 // Point is one measurement of a scenario: the load shape and the request.
@@ -125,6 +154,15 @@ type Point struct {
 	Work  int    `json:"work,omitempty"`
 	Calls int    `json:"calls,omitempty"`
 	Mode  string `json:"mode,omitempty"`
+	// Waits are per-call waits in ms where they differ (ms=50,100); Ms is
+	// then the largest.
+	Waits []int `json:"waits,omitempty"`
+	// ConnNew: every dependency call dials a fresh connection (conn=new)
+	// and pays the dependency's emulated handshake.
+	ConnNew bool `json:"conn_new,omitempty"`
+	// Clients: outbound points, how many concurrent calls the client
+	// process holds.
+	Clients int `json:"clients,omitempty"`
 	// ServerCPUs: how many CPUs the server gets for this point (cpu
 	// scenario); 0 means the suite's default split.
 	ServerCPUs int `json:"server_cpus,omitempty"`
@@ -144,6 +182,15 @@ type Scenario struct {
 	// Cells maps a configuration to the points it runs, where not every
 	// configuration runs every point (code × server). Empty: all run all.
 	Cells map[string][]string
+	// StackPoints are the point labels the real stacks run (beside their
+	// twins); empty: every point. A stack named in Cells follows Cells.
+	StackPoints []string
+	// Headline are the point labels a verdict reads: each repeats until the
+	// 95 % interval of its median (of Settle) is within ±5 %, or 9
+	// repetitions (results.NeedsMoreReps). Other points keep the base count.
+	Headline []string
+	// Settle is the headline metric (Settle* constants; default rps).
+	Settle string
 }
 
 // CanaryRate is the canary's open-loop rate (requests per second over its
@@ -164,70 +211,144 @@ func fanPoint(calls int, mode string, c int) Point {
 		Conns: c, Ms: 50, Calls: calls, Mode: mode}
 }
 
+// coldPoint: a fresh connection per dependency call (claim 1).
+func coldPoint(calls int, mode string, c int) Point {
+	p := fanPoint(calls, mode, c)
+	p.Label += " conn=new"
+	p.Target += "&conn=new"
+	p.ConnNew = true
+	return p
+}
+
+// unequalPoint: one wait per call, scaled down from the seed's 1 s and
+// 2 s to 50 and 100 ms (claim 3).
+func unequalPoint(mode string, c int, waits ...int) Point {
+	ms := make([]string, len(waits))
+	top := 0
+	for i, w := range waits {
+		ms[i] = fmt.Sprint(w)
+		top = max(top, w)
+	}
+	list := strings.Join(ms, ",")
+	return Point{Label: fmt.Sprintf("calls=%d %s ms=%s", len(waits), mode, list),
+		Target: fmt.Sprintf("/fanout?calls=%d&ms=%s&mode=%s", len(waits), list, mode),
+		Conns:  c, Ms: top, Waits: waits, Calls: len(waits), Mode: mode}
+}
+
+// WaitSum is the sum of a point's dependency waits when called one after
+// another (seq), and its largest wait otherwise.
+func (p Point) WaitSum() int {
+	if p.Mode != "seq" || p.Calls == 0 {
+		return p.Ms
+	}
+	if len(p.Waits) > 0 {
+		t := 0
+		for _, w := range p.Waits {
+			t += w
+		}
+		return t
+	}
+	return p.Calls * p.Ms
+}
+
 func cpuPoint(cpus int) Point {
 	return Point{Label: fmt.Sprintf("%d core(s)", cpus), Target: fmt.Sprintf("/cpu?work=%d", CPUWork), Conns: 16, Work: CPUWork, ServerCPUs: cpus}
 }
 
-// Scenarios is the catalog, in run and report order.
+// Scenarios is the catalog, in run and report order. Each real stack runs
+// beside its twin (TwinOf) on the points StackPoints names; a stack that is
+// not installed gets rows that say so.
 var Scenarios = []Scenario{
 	{
 		Name: "plaintext", Title: "Plaintext ceiling", Kind: KindLoad,
 		Question: "How many trivial requests per second does each model serve on one core, with and without pipelining?",
-		Configs:  []string{"blocking-goroutine", "blocking-os", "eventloop-async", "prefork-1"},
+		Configs: []string{"blocking-goroutine", "blocking-os", "eventloop-async", "prefork-1",
+			"tomcat-200", "django-wsgi-sync", "fastapi-async", "nginx"},
 		Points: []Point{
 			{Label: "c=64", Target: "/plaintext", Conns: 64, Pipeline: 1},
 			{Label: "c=64 pipeline=16", Target: "/plaintext", Conns: 64, Pipeline: 16},
 		},
+		StackPoints: []string{"c=64"},
 	},
 	{
 		Name: "io-wait", Title: "I/O waits", Kind: KindLoad, Claims: []int{6, 7, 8, 10},
-		Question:    "What happens when every request waits 50 ms, as on a database call, at rising concurrency?",
-		Configs:     []string{"blocking-goroutine", "blocking-os", "eventloop-async", "eventloop-pool", "prefork-1"},
+		Question: "What happens when every request waits 50 ms, as on a database call, at rising concurrency?",
+		Configs: []string{"blocking-goroutine", "blocking-os", "eventloop-async", "eventloop-pool", "prefork-1",
+			"django-wsgi-sync", "tomcat-200", "fastapi-async", "fastapi-def", "django-asgi-sync"},
 		Points:      []Point{ioPoint(10), ioPoint(100), ioPoint(1000), ioPoint(5000)},
 		QuickPoints: []string{"c=100", "c=1000"},
+		StackPoints: []string{"c=100", "c=1000"},
+		Headline:    []string{"c=1000", "c=5000"}, // claim 8 (and 6, 7 across c)
 	},
 	{
 		Name: "blocking-in-loop", Title: "A blocking call inside the event loop", Kind: KindLoad, Claims: []int{4, 5}, Canary: true,
 		Question: "What does one blocking call in a handler do to every other request on the same loop?",
-		Configs:  []string{"eventloop-inline", "eventloop-pool", "eventloop-async"},
-		Points:   []Point{ioPoint(100)},
+		Configs:  []string{"eventloop-inline", "eventloop-pool", "eventloop-async", "fastapi-inline", "fastapi-def", "fastapi-async"},
+		// c=100 sleeps, and CPU work (about 1 ms a request) that the pool
+		// offloads and the other two run on the loop (claim 5).
+		Points: []Point{ioPoint(100),
+			{Label: "cpu c=16", Target: fmt.Sprintf("/cpu?work=%d", CPUWork), Conns: 16, Work: CPUWork}},
+		StackPoints: []string{"c=100"},
+		Headline:    []string{"c=100", "cpu c=16"},
+		Settle:      SettleCanaryP99,
 	},
 	{
 		Name: "cpu", Title: "CPU-bound work", Kind: KindLoad, Claims: []int{9, 12},
 		Question: "Does async help CPU-bound work, and do worker processes give true parallelism?",
-		Configs:  []string{"eventloop-async", "eventloop-async-2", "prefork-1", "prefork-2", "blocking-goroutine"},
+		Configs: []string{"eventloop-async", "eventloop-async-2", "prefork-1", "prefork-2", "prefork-2-reuseport", "blocking-goroutine",
+			"fastapi-async", "uvicorn-workers-2", "gunicorn-sync-2"},
 		Points:   []Point{cpuPoint(1), cpuPoint(2)},
+		Headline: []string{"1 core(s)", "2 core(s)"},
 	},
 	{
 		Name: "fanout", Title: "Fan-out to a dependency", Kind: KindLoad, Claims: []int{1, 2, 3},
-		Question:    "Do concurrent calls take the max of the waits and sequential ones the sum?",
-		Configs:     []string{"eventloop-async", "blocking-goroutine", "blocking-os", "eventloop-pool", "prefork-1"},
-		Points:      []Point{fanPoint(2, "seq", 10), fanPoint(2, "par", 10), fanPoint(3, "seq", 10), fanPoint(3, "par", 10)},
-		QuickPoints: []string{"calls=2 seq", "calls=2 par", "calls=3 seq", "calls=3 par"},
+		Question: "Do concurrent calls take the max of the waits and sequential ones the sum?",
+		Configs: []string{"eventloop-async", "blocking-goroutine", "blocking-os", "eventloop-pool", "prefork-1",
+			"fastapi-async", "fastapi-def", "django-wsgi-sync", "tomcat-200"},
+		Points: []Point{fanPoint(2, "seq", 10), fanPoint(2, "par", 10), fanPoint(3, "seq", 10), fanPoint(3, "par", 10),
+			coldPoint(3, "seq", 10), coldPoint(3, "par", 10), unequalPoint("seq", 10, 50, 100), unequalPoint("par", 10, 50, 100)},
+		QuickPoints: []string{"calls=2 seq", "calls=2 par", "calls=3 seq", "calls=3 par", "calls=3 seq conn=new", "calls=2 par ms=50,100"},
+		StackPoints: []string{"calls=3 seq", "calls=3 par"},
+		Headline:    []string{"calls=2 seq", "calls=2 par", "calls=3 seq", "calls=3 par", "calls=3 seq conn=new", "calls=3 par conn=new", "calls=2 par ms=50,100"},
+		Settle:      SettleP50,
 	},
 	{
 		Name: "idle-connections", Title: "Many idle connections", Kind: KindIdle, Claims: []int{6, 10},
 		Question: "What does an idle keep-alive connection cost each model, and how many can it hold?",
-		Configs:  []string{"blocking-goroutine", "blocking-os", "eventloop-async", "prefork-1"},
+		Configs: []string{"blocking-goroutine", "blocking-os", "eventloop-async", "prefork-1",
+			"nginx", "fastapi-async", "tomcat-200", "django-wsgi-sync"},
 		Points: []Point{
 			{Label: "1k idle", Idle: 1000, Target: "/plaintext"},
 			{Label: "5k idle", Idle: 5000, Target: "/plaintext"},
 			{Label: "10k idle", Idle: 10000, Target: "/plaintext"},
 		},
 		QuickPoints: []string{"1k idle", "5k idle"},
+		Headline:    []string{"10k idle"},
+		Settle:      SettleRSSPerConn,
 	},
 	{
 		Name: "code-x-server", Title: "Sync or async code on a sync or async server", Kind: KindLoad, Claims: []int{11},
 		Question: "Django's 2×2: how does each mix of code and server behave under the same fan-out load?",
-		Configs:  []string{"blocking-os", "eventloop-pool", "eventloop-async"},
-		Points:   []Point{fanPoint(3, "seq", 400), fanPoint(3, "par", 400)},
+		Configs: []string{"blocking-os", "eventloop-pool", "eventloop-async",
+			"django-wsgi-sync", "django-wsgi-async", "django-asgi-sync", "django-asgi-async"},
+		// c=40: Django's sync views on ASGI share one thread by default
+		// (thread_sensitive), about 6 requests a second for three 50 ms
+		// calls; at c=400 one request would wait a minute and no window in
+		// the budget could hold L ≥ 0.9 c. 40 still fills the pool of 40.
+		Points: []Point{fanPoint(3, "seq", 40), fanPoint(3, "par", 40)},
 		Cells: map[string][]string{
 			// sync server: sync code (seq) and async code run inside the request (par)
 			"blocking-os": {"calls=3 seq", "calls=3 par"},
 			// async server: sync code offloaded to the pool (seq); async code all the way (par)
 			"eventloop-pool":  {"calls=3 seq"},
 			"eventloop-async": {"calls=3 par"},
+			// the real Django 2×2: sync views call one after another, async views gather
+			"django-wsgi-sync":  {"calls=3 seq"},
+			"django-wsgi-async": {"calls=3 par"},
+			"django-asgi-sync":  {"calls=3 seq"},
+			"django-asgi-async": {"calls=3 par"},
 		},
+		Headline: []string{"calls=3 seq", "calls=3 par"},
 	},
 }
 
@@ -250,13 +371,35 @@ func Names() string {
 	return strings.Join(n, ",")
 }
 
-// Runs reports whether config runs point p of s.
+// Runs reports whether config runs point p of s: as Cells say where they
+// name it, else every point for a twin and StackPoints for a real stack.
 func (s Scenario) Runs(config string, p Point) bool {
-	if len(s.Cells) == 0 {
-		return true
+	if cell, ok := s.Cells[config]; ok {
+		return contains(cell, p.Label)
 	}
-	for _, l := range s.Cells[config] {
-		if l == p.Label {
+	if len(s.Cells) > 0 {
+		return false
+	}
+	if c, ok := ConfigByName(config); ok && c.Kind == KindStack && len(s.StackPoints) > 0 {
+		return contains(s.StackPoints, p.Label)
+	}
+	return true
+}
+
+// IsHeadline reports whether point p of s is one a verdict reads.
+func (s Scenario) IsHeadline(p Point) bool { return contains(s.Headline, p.Label) }
+
+// SettleMetric is the metric a headline point's repetitions pin down.
+func (s Scenario) SettleMetric() string {
+	if s.Settle == "" {
+		return SettleRPS
+	}
+	return s.Settle
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
 			return true
 		}
 	}

@@ -28,9 +28,11 @@ func TestCatalogIsConsistent(t *testing.T) {
 				t.Errorf("scenario %s %s: no target", s.Name, p.Label)
 			}
 		}
-		for _, q := range s.QuickPoints {
-			if !labels[q] {
-				t.Errorf("scenario %s: quick point %q is not a point", s.Name, q)
+		for _, list := range [][]string{s.QuickPoints, s.StackPoints, s.Headline} {
+			for _, q := range list {
+				if !labels[q] {
+					t.Errorf("scenario %s: %q is not a point", s.Name, q)
+				}
 			}
 		}
 		for cfg, ls := range s.Cells {
@@ -66,13 +68,4 @@ func TestCatalogIsConsistent(t *testing.T) {
 			}
 		}
 	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

@@ -103,6 +103,18 @@ func Run(ctx context.Context, cfg Config, progress func(Snapshot)) (*Result, err
 		loops[i] = l
 	}
 
+	cpu := &cpuWindow{live: len(loops)}
+	intervals := cfg.Interval > 0 && cfg.OnInterval != nil
+	notify := make(chan struct{}, 1)
+	for _, l := range loops {
+		l.cpu = cpu
+		if l.iv != nil {
+			l.iv.notify = notify
+		}
+	}
+	if cfg.Warmup <= 0 {
+		cpu.markStart()
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, l := range loops {
@@ -131,6 +143,13 @@ func Run(ctx context.Context, cfg Config, progress func(Snapshot)) (*Result, err
 			watch(loops, start, progress, finished)
 		}()
 	}
+	if intervals {
+		helpers.Add(1)
+		go func() {
+			defer helpers.Done()
+			collectIntervals(loops, int64(max(cfg.Warmup, 0)), notify, finished, cfg.OnInterval)
+		}()
+	}
 	wg.Wait()
 	// The load phase ends when the last loop stopped sending and receiving,
 	// not when it finished closing (10k closes take a while).
@@ -140,7 +159,12 @@ func Run(ctx context.Context, cfg Config, progress func(Snapshot)) (*Result, err
 	}
 	close(finished)
 	helpers.Wait()
-	return merge(&cfg, t, loops, elapsed), nil
+	res := merge(&cfg, t, loops, elapsed)
+	res.LoadgenCPUS = cpu.used().Seconds()
+	if res.Requests > 0 {
+		res.LoadgenCPUUsPerRequest = ms(res.LoadgenCPUS * 1e6 / float64(res.Requests))
+	}
+	return res, nil
 }
 
 // watch calls progress until finished is closed.
@@ -161,13 +185,14 @@ func watch(loops []*loop, start time.Time, progress func(Snapshot), finished <-c
 			p.mu.Lock()
 			s.Requests += p.requests
 			s.Responses += p.responses
+			s.OK += p.ok
 			s.Errors += p.errors
 			s.Conns += p.conns
 			h.Merge(p.hist)
 			p.mu.Unlock()
 		}
 		s.Elapsed = time.Since(start)
-		s.RPS = float64(s.Responses) / s.Elapsed.Seconds()
+		s.RPS = float64(s.OK) / s.Elapsed.Seconds()
 		s.P99 = time.Duration(h.ValueAtQuantile(99)) * time.Microsecond
 		progress(s)
 	}
@@ -218,11 +243,12 @@ func merge(cfg *Config, t *target, loops []*loop, elapsed time.Duration) *Result
 		r.Method = strings.ToUpper(cfg.Method)
 	}
 	hist := newHist()
-	var raw = newHist()
+	raw, failed := newHist(), newHist()
 	var st loopStats
 	var stopped bool
 	for _, l := range loops {
 		hist.Merge(l.hist)
+		failed.Merge(l.fhist)
 		if l.raw != nil {
 			raw.Merge(l.raw)
 		}
@@ -240,6 +266,7 @@ func merge(cfg *Config, t *target, loops []*loop, elapsed time.Duration) *Result
 		st.bytesRead += l.st.bytesRead
 		st.bytesWritten += l.st.bytesWritten
 		st.clamped += l.st.clamped
+		st.failedRec += l.st.failedRec
 		st.unfinished += l.st.unfinished
 		st.unexpected += l.st.unexpected
 		st.peakOpen += l.st.peakOpen
@@ -252,6 +279,8 @@ func merge(cfg *Config, t *target, loops []*loop, elapsed time.Duration) *Result
 		r.ErrorsByClass[Classes[c]] = n
 		errs += n
 	}
+	ok, e4, e5 := st.okAndStatusErrors()
+	r.ErrorsByClass[ClassHTTP4xx], r.ErrorsByClass[ClassHTTP5xx] = e4, e5
 	for code, n := range st.status {
 		if n > 0 {
 			r.Status[statusKey(code)] = n
@@ -260,12 +289,21 @@ func merge(cfg *Config, t *target, loops []*loop, elapsed time.Duration) *Result
 	r.Interrupted = stopped
 	r.Unfinished = st.unfinished
 	if st.unfinished > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("%d requests were due but unanswered when the run ended; each is in the latency histogram with the time it had waited (a lower bound)", st.unfinished))
+		r.Notes = append(r.Notes, fmt.Sprintf("%d requests were unanswered when the window ended; each is in the latency histogram with the time it had waited (a lower bound), none in requests or errors", st.unfinished))
 	}
 	r.Responses = st.responses
+	r.OK = ok
 	r.Requests = st.responses + errs
 	r.Non2xx = st.non2xx
-	r.Errors = errs + st.non2xx
+	r.Errors = errs + e4 + e5
+	if r.Requests > 0 {
+		r.ErrorRate = float64(r.Errors) / float64(r.Requests)
+	}
+	r.FailedRecorded = st.failedRec
+	if failed.TotalCount() > 0 {
+		f := latencyOf(failed)
+		r.LatencyFailed = &f
+	}
 	r.Sent = st.sent
 	r.Connects = st.connects
 	r.ConnectErrors = st.connectErrors
@@ -274,7 +312,7 @@ func merge(cfg *Config, t *target, loops []*loop, elapsed time.Duration) *Result
 	r.BytesRead = &st.bytesRead
 	r.BytesWritten = &st.bytesWritten
 	if s := elapsed.Seconds(); s > 0 {
-		r.RPS = float64(st.responses) / s
+		r.RPS = float64(ok) / s
 	}
 	r.Latency = latencyOf(hist)
 	r.Histogram = hist

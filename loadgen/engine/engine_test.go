@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -197,9 +198,17 @@ func TestRawResponses(t *testing.T) {
 			serve:  respondEach("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", nil),
 			cfg:    Config{DisableKeepAlive: true},
 			status: map[string]int64{"200": n}, connects: n},
-		{name: "non-2xx by code",
-			serve:  respondEach("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", nil),
-			status: map[string]int64{"503": n}},
+		{name: "5xx is an error",
+			serve:   respondEach("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", nil),
+			status:  map[string]int64{"503": n},
+			classes: map[string]int64{ClassHTTP5xx: n}},
+		{name: "4xx is an error",
+			serve:   respondEach("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", nil),
+			status:  map[string]int64{"404": n},
+			classes: map[string]int64{ClassHTTP4xx: n}},
+		{name: "3xx is a success",
+			serve:  respondEach("HTTP/1.1 302 Found\r\nLocation: /\r\nContent-Length: 0\r\n\r\n", nil),
+			status: map[string]int64{"302": n}},
 		{name: "malformed",
 			serve:   respondEach("HTTP/1.1 2x0 Nope\r\n\r\n", nil),
 			classes: map[string]int64{ClassMalformed: n}},
@@ -222,7 +231,7 @@ func TestRawResponses(t *testing.T) {
 			if res.Requests != n {
 				t.Errorf("requests = %d, want %d", res.Requests, n)
 			}
-			var responses, non2xx int64
+			var responses, non2xx, ok int64
 			for code, c := range tc.status {
 				if res.Status[code] != c {
 					t.Errorf("status[%s] = %d, want %d (all: %v)", code, res.Status[code], c, res.Status)
@@ -231,6 +240,15 @@ func TestRawResponses(t *testing.T) {
 				if code[0] != '2' {
 					non2xx += c
 				}
+				if code[0] == '2' || code[0] == '3' {
+					ok += c
+				}
+			}
+			if res.OK != ok || (ok == 0) != (res.RPS == 0) {
+				t.Errorf("ok = %d rps = %.0f, want %d ok answers (rps counts only those)", res.OK, res.RPS, ok)
+			}
+			if want := float64(n-ok) / n; math.Abs(res.ErrorRate-want) > 1e-9 {
+				t.Errorf("error_rate = %v, want %v", res.ErrorRate, want)
 			}
 			if res.Responses != responses {
 				t.Errorf("responses = %d, want %d", res.Responses, responses)
@@ -240,8 +258,14 @@ func TestRawResponses(t *testing.T) {
 			for _, c := range tc.classes {
 				classErrs += c
 			}
-			if res.Errors != classErrs+non2xx || res.Non2xx != non2xx {
-				t.Errorf("errors = %d non_2xx = %d, want %d and %d", res.Errors, res.Non2xx, classErrs+non2xx, non2xx)
+			if res.Errors != classErrs || res.Non2xx != non2xx {
+				t.Errorf("errors = %d non_2xx = %d, want %d and %d", res.Errors, res.Non2xx, classErrs, non2xx)
+			}
+			// Every finished request is in the latency histogram, failed
+			// ones too (and marked: counted in FailedRecorded).
+			transport := classErrs - res.ErrorsByClass[ClassHTTP4xx] - res.ErrorsByClass[ClassHTTP5xx]
+			if res.Histogram.TotalCount() != res.Requests+res.Unfinished || res.FailedRecorded != transport {
+				t.Errorf("histogram holds %d, want %d requests; failed recorded %d, want %d", res.Histogram.TotalCount(), res.Requests, res.FailedRecorded, transport)
 			}
 			// A connection replaced near the end may find the budget spent
 			// by the others: up to Conns spare connects.

@@ -92,6 +92,7 @@ type loopStats struct {
 	bytesRead     int64
 	bytesWritten  int64
 	clamped       int64 // latencies above the histogram's range
+	failedRec     int64 // transport failures recorded in the histograms
 	unfinished    int64 // open loop: requests due but unanswered when the run ended
 	unexpected    int64 // reads that brought bytes with no request outstanding
 	peakOpen      int
@@ -105,6 +106,7 @@ type published struct {
 	mu        sync.Mutex
 	requests  int64
 	responses int64
+	ok        int64
 	errors    int64
 	conns     int
 	hist      *hdrhistogram.Histogram
@@ -151,6 +153,10 @@ type loop struct {
 	scanEvery          int64
 
 	hist, raw *hdrhistogram.Histogram // corrected (or closed-loop) and raw latency, microseconds
+	cur       *hdrhistogram.Histogram // where latencies are recorded: hist, or the current interval's (see interval.go)
+	fhist     *hdrhistogram.Histogram // failed requests only (corrected), microseconds
+	iv        *ivState                // nil unless Config.Interval is set
+	cpu       *cpuWindow              // shared by the run's loops
 	st        loopStats
 	stopped   bool  // left because of the stop flag
 	end       int64 // when the load stopped (before sockets were closed)
@@ -180,7 +186,9 @@ func newLoop(id, n int, t *target, cfg *Config, sa unix.Sockaddr, family int, co
 		events: make([]unix.EpollEvent, maxEvents),
 		rbuf:   make([]byte, readBufSize),
 		hist:   newHist(),
+		fhist:  newHist(),
 	}
+	l.cur = l.hist
 	var err error
 	if l.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return nil, err
@@ -228,6 +236,10 @@ func newLoop(id, n int, t *target, cfg *Config, sa unix.Sockaddr, family int, co
 	if withPub {
 		l.pub = &published{hist: newHist()}
 	}
+	if cfg.Interval > 0 {
+		l.iv = newIvState(int64(cfg.Interval), l.warmEnd)
+		l.cur = newHist()
+	}
 	return l, nil
 }
 
@@ -261,6 +273,9 @@ func (l *loop) run() {
 		if l.stop.Load() {
 			l.stopped = true
 			break
+		}
+		if l.iv != nil && now >= l.iv.next && l.iv.next < l.deadline {
+			l.tickInterval(now)
 		}
 		if l.warming && now >= l.warmEnd {
 			l.endWarmup(now)
@@ -296,9 +311,15 @@ func (l *loop) run() {
 	}
 	if l.open {
 		l.st.scheduled = l.scheduledBy(l.end) - l.schedBase
-		if !l.stopped {
-			l.recordUnfinished(l.end)
-		}
+	}
+	if !l.stopped {
+		l.recordUnfinished(l.end)
+	}
+	if l.iv != nil {
+		l.finishIntervals(l.end)
+	}
+	if l.cpu != nil {
+		l.cpu.loopEnded()
 	}
 	for _, c := range l.conns {
 		if c.state == csOpen || c.state == csConnecting {
@@ -323,31 +344,45 @@ func (l *loop) endWarmup(now int64) {
 	peak := l.nOpen
 	l.st = loopStats{peakOpen: peak}
 	l.hist.Reset()
+	l.cur.Reset()
+	l.fhist.Reset()
+	if l.iv != nil {
+		l.iv.base = ivCounts{}
+	}
+	if l.cpu != nil && l.id == 0 {
+		l.cpu.markStart()
+	}
 	if l.raw != nil {
 		l.raw.Reset()
 		l.schedBase = l.scheduledBy(now)
 	}
 }
 
-// recordUnfinished accounts, at the end of an open-loop run, for the
-// requests that were due but got no answer: those still in flight and those
-// never sent for want of a connection. Dropping them would hide exactly what
-// an open loop exists to show (a stalled server), so each is recorded with
-// the time it had waited by the end, a lower bound of its latency, and
-// counted in Result.Unfinished.
+// recordUnfinished accounts, at the end of the window, for the requests
+// that got no answer: those still in flight (both load models) and, in the
+// open loop, those due but never sent for want of a connection. Dropping
+// them would hide exactly what a measurement of a stalled server must show
+// (with a 6 s latency and a 2 s window, a closed loop would otherwise report
+// only the few fast answers), so each is recorded with the time it had
+// waited by the end, a lower bound of its latency, and counted in
+// Result.Unfinished. In-flight requests sent during the warm-up count too:
+// their answers would have been measured had they come in the window.
 func (l *loop) recordUnfinished(end int64) {
 	for _, c := range l.conns {
 		for i, k := 0, c.head; i < c.n; i++ {
 			rec := c.ring[k]
-			if rec.intended >= l.mstart {
-				l.record(l.hist, end-rec.intended)
+			l.record(l.cur, end-rec.intended)
+			if l.open {
 				l.record(l.raw, end-rec.actual)
-				l.st.unfinished++
 			}
+			l.st.unfinished++
 			if k++; k == len(c.ring) {
 				k = 0
 			}
 		}
+	}
+	if !l.open {
+		return
 	}
 	// Due but never sent: from this loop's next unsent index to the end.
 	for k := l.kNext; k < l.kQuota; k++ {
@@ -356,7 +391,7 @@ func (l *loop) recordUnfinished(end int64) {
 			break
 		}
 		if due >= l.mstart {
-			l.record(l.hist, end-due)
+			l.record(l.cur, end-due)
 			l.st.unfinished++
 		}
 	}
@@ -397,7 +432,11 @@ func (l *loop) finished() bool {
 // whichever is first. Pacing uses the timerfd, whose precision is not
 // limited to milliseconds.
 func (l *loop) waitMs(now int64) int {
-	until := min(l.nextScan, l.deadline) - now
+	until := min(l.nextScan, l.deadline)
+	if l.iv != nil {
+		until = min(until, l.iv.next)
+	}
+	until -= now
 	if until <= 0 {
 		return 0
 	}
@@ -513,10 +552,11 @@ func (l *loop) connectFailed(c *conn, class errClass, now int64) {
 	l.st.connectErrors++
 	c.state = csClosed
 	if l.open {
-		if l.scheduling && l.kNext < l.kQuota && l.intended(l.kNext) <= now && l.intended(l.kNext) < l.deadline {
+		if due := l.intended(l.kNext); l.scheduling && l.kNext < l.kQuota && due <= now && due < l.deadline {
 			l.kNext++
 			l.st.sent++
 			l.st.errs[class]++
+			l.recordFailed(now-due, 0, false)
 		}
 		l.free = append(l.free, c.slot)
 		return
@@ -527,6 +567,9 @@ func (l *loop) connectFailed(c *conn, class errClass, now int64) {
 		if l.budget > 0 {
 			l.budget--
 		}
+		// The request this connection was opened for waited since the
+		// connect started.
+		l.recordFailed(now-c.since, 0, false)
 	}
 	if l.budget != 0 {
 		c.state = csBackoff
@@ -569,6 +612,13 @@ func (l *loop) closeConn(c *conn, abort bool) {
 // and replaces it (closed loop) or frees its slot (open loop).
 func (l *loop) fail(c *conn, class errClass, now int64) {
 	l.st.errs[class] += int64(c.n)
+	for i, k := 0, c.head; i < c.n; i++ {
+		rec := c.ring[k]
+		l.recordFailed(now-rec.intended, now-rec.actual, l.open)
+		if k++; k == len(c.ring) {
+			k = 0
+		}
+	}
 	l.closeConn(c, class != cEOF)
 	l.replace(c, now)
 }
@@ -743,7 +793,7 @@ func (l *loop) complete(c *conn, status int, now int64) {
 	}
 	c.n--
 	l.inflight--
-	l.record(l.hist, now-rec.intended)
+	l.record(l.cur, now-rec.intended)
 	if l.open {
 		l.record(l.raw, now-rec.actual)
 	}
@@ -752,6 +802,18 @@ func (l *loop) complete(c *conn, status int, now int64) {
 	if status < 200 || status > 299 {
 		l.st.non2xx++
 	}
+}
+
+// recordFailed records a request that failed after waiting ns (corrected)
+// and rawNs (from its actual send, open loop only when withRaw) in the
+// latency histograms, and in the failed-only one.
+func (l *loop) recordFailed(ns, rawNs int64, withRaw bool) {
+	l.record(l.cur, ns)
+	if withRaw {
+		l.record(l.raw, rawNs)
+	}
+	l.record(l.fhist, ns)
+	l.st.failedRec++
 }
 
 func (l *loop) record(h *hdrhistogram.Histogram, ns int64) {
@@ -894,6 +956,27 @@ func (l *loop) scan(now int64) {
 	}
 }
 
+// okAndStatusErrors sums the status counts: answers with 2xx/3xx, with
+// 4xx, and with 5xx (or another code). Off the per-request path: the hot
+// path only counts by code.
+func (s *loopStats) okAndStatusErrors() (ok, e4, e5 int64) {
+	for code := 200; code < len(s.status); code++ {
+		n := s.status[code]
+		if n == 0 {
+			continue
+		}
+		switch StatusClass(code) {
+		case "":
+			ok += n
+		case ClassHTTP4xx:
+			e4 += n
+		default:
+			e5 += n
+		}
+	}
+	return ok, e4, e5
+}
+
 func (l *loop) errors() int64 {
 	var n int64
 	for _, e := range l.st.errs {
@@ -905,13 +988,18 @@ func (l *loop) errors() int64 {
 // publish copies the loop's progress for Run's progress goroutine.
 func (l *loop) publish() {
 	p := l.pub
-	p.mu.Lock()
+	ok, e4, e5 := l.st.okAndStatusErrors()
 	errs := l.errors()
+	p.mu.Lock()
 	p.requests = l.st.responses + errs
 	p.responses = l.st.responses
-	p.errors = errs + l.st.non2xx
+	p.ok = ok
+	p.errors = errs + e4 + e5
 	p.conns = l.nOpen
 	p.hist.Reset()
 	p.hist.Merge(l.hist)
+	if l.cur != l.hist {
+		p.hist.Merge(l.cur)
+	}
 	p.mu.Unlock()
 }

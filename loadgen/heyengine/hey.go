@@ -19,11 +19,12 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rakyll/hey/requester"
@@ -106,7 +107,9 @@ func Run(ctx context.Context, cfg engine.Config) (*engine.Result, error) {
 		case <-done:
 		}
 	}()
+	cpu0 := processCPU()
 	w.Run()
+	cpu := processCPU() - cpu0
 	close(done)
 	<-watcherDone
 
@@ -116,6 +119,11 @@ func Run(ctx context.Context, cfg engine.Config) (*engine.Result, error) {
 	}
 	res := mapReport(cfg, &rep)
 	res.Interrupted = interrupted
+	res.LoadgenCPUS = cpu.Seconds()
+	if res.Requests > 0 {
+		v := res.LoadgenCPUS * 1e6 / float64(res.Requests)
+		res.LoadgenCPUUsPerRequest = &v
+	}
 	return res, nil
 }
 
@@ -133,9 +141,9 @@ func work(cfg engine.Config) (*requester.Work, string, error) {
 	case cfg.Requests > 0 && cfg.Requests < int64(cfg.Conns):
 		return nil, "", fmt.Errorf("%w: hey needs -n >= -c", engine.ErrConfig)
 	}
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, "", fmt.Errorf("%w: -url %q is not an http(s) URL", engine.ErrConfig, cfg.URL)
+	u, err := engine.ParseURL(cfg.URL, true)
+	if err != nil {
+		return nil, "", err
 	}
 	method := strings.ToUpper(cfg.Method)
 	if method == "" {
@@ -181,8 +189,9 @@ func work(cfg engine.Config) (*requester.Work, string, error) {
 }
 
 // mapReport maps hey's report onto the fast engine's Result keys. rps is
-// recomputed as responses per second, as the fast engine and wrk count it;
-// hey's own rps (which counts failed requests too) is kept in Extra.
+// recomputed as successful (2xx/3xx) answers per second, as the fast engine
+// counts it; hey's own rps (which counts failed requests too) is kept in
+// Extra. Errors are classed as the fast engine classes them.
 func mapReport(cfg engine.Config, rep *report) *engine.Result {
 	method := strings.ToUpper(cfg.Method)
 	if method == "" {
@@ -213,24 +222,42 @@ func mapReport(cfg engine.Config, rep *report) *engine.Result {
 		res.ErrorsByClass[c] = 0
 	}
 	var errs int64
+	var other []string
 	for msg, n := range rep.ErrorDist {
-		res.ErrorsByClass[classify(msg)] += int64(n)
+		class := classify(msg)
+		res.ErrorsByClass[class] += int64(n)
 		errs += int64(n)
+		if class == engine.ClassOther {
+			other = append(other, fmt.Sprintf("%d× %s", n, msg))
+		}
 	}
-	var responses int64
+	if len(other) > 0 {
+		sort.Strings(other)
+		res.Notes = append(res.Notes, "hey: errors of class other: "+strings.Join(other[:min(len(other), 3)], "; "))
+	}
+	var responses, statusErrs int64
 	for code, n := range rep.StatusCodeDist {
 		res.Status[strconv.Itoa(code)] += int64(n)
 		responses += int64(n)
 		if code < 200 || code > 299 {
 			res.Non2xx += int64(n)
 		}
+		if class := engine.StatusClass(code); class == "" {
+			res.OK += int64(n)
+		} else {
+			res.ErrorsByClass[class] += int64(n)
+			statusErrs += int64(n)
+		}
 	}
 	res.Requests = rep.NumRes
 	res.Responses = responses
 	res.Sent = rep.NumRes
-	res.Errors = errs + res.Non2xx
+	res.Errors = errs + statusErrs
+	if res.Requests > 0 {
+		res.ErrorRate = float64(res.Errors) / float64(res.Requests)
+	}
 	if s := rep.Total.Seconds(); s > 0 {
-		res.RPS = float64(responses) / s
+		res.RPS = float64(res.OK) / s
 	}
 	for _, d := range rep.LatencyDistribution {
 		v := d.Latency * 1000
@@ -262,12 +289,23 @@ func classify(msg string) string {
 		return engine.ClassRefused
 	case strings.Contains(m, "timeout"), strings.Contains(m, "deadline exceeded"):
 		return engine.ClassTimeout
-	case strings.Contains(m, "connection reset"), strings.Contains(m, "broken pipe"):
+	case strings.Contains(m, "connection reset"), strings.Contains(m, "broken pipe"), strings.Contains(m, "forcibly closed"):
 		return engine.ClassReset
-	case strings.Contains(m, "malformed"), strings.Contains(m, "bad status"), strings.Contains(m, "invalid"):
+	case strings.Contains(m, "malformed"), strings.Contains(m, "bad status"), strings.Contains(m, "invalid"),
+		strings.Contains(m, "http response to https client"), strings.Contains(m, "tls:"),
+		strings.Contains(m, "does not look like a tls handshake"):
 		return engine.ClassMalformed
 	case strings.Contains(m, "eof"), strings.Contains(m, "server closed"):
 		return engine.ClassEOF
 	}
 	return engine.ClassOther
+}
+
+// processCPU is the process's user + system CPU time (getrusage).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -97,7 +97,7 @@ func TestDurationAndCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d > 3*time.Second || res.Responses == 0 || res.Interrupted {
-		t.Fatalf("took %v, responses %d, interrupted %v", d, res.Responses, res.Interrupted)
+		t.Fatalf("took %v, responses %d, interrupted %v: %+v", d, res.Responses, res.Interrupted, res)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -133,6 +133,7 @@ func TestClassify(t *testing.T) {
 		`Get "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`:       engine.ClassTimeout,
 		`Get "http://x/": read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer`:                engine.ClassReset,
 		`Get "http://x/": net/http: HTTP/1.x transport connection broken: malformed HTTP status code "2x0"`: engine.ClassMalformed,
+		`Get "https://x/": http: server gave HTTP response to HTTPS client`:                                 engine.ClassMalformed,
 		`Get "http://x/": EOF`: engine.ClassEOF,
 		`Get "http://x/": dial tcp: lookup nowhere: no such host`: engine.ClassOther,
 	} {

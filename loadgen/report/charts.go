@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -29,13 +30,15 @@ type Chart struct {
 
 // The chart files. The markdown refers to a chart only when it was drawn.
 const (
-	chartIOWait = "io-wait-throughput.svg"
-	chartCanary = "canary-p99.svg"
-	chartIdle   = "idle-rss.svg"
-	chartCPU    = "cpu-throughput.svg"
+	chartIOWait   = "io-wait-throughput.svg"
+	chartCanary   = "canary-p99.svg"
+	chartIdle     = "idle-rss.svg"
+	chartCPU      = "cpu-throughput.svg"
+	chartFanout   = "fanout-latency.svg"
+	chartTwoByTwo = "two-by-two.svg"
 )
 
-const chartW, chartH = 18 * vg.Centimeter, 10 * vg.Centimeter
+const chartW, chartH = 24 * vg.Centimeter, 12 * vg.Centimeter
 
 // charts draws every chart the data allows, in a fixed order. A chart
 // without data is left out; an error from the plotting library is returned.
@@ -48,7 +51,9 @@ func charts(f *results.File) ([]Chart, error) {
 		{chartIOWait, "io-wait: throughput against concurrency, with Little's bound", ioWaitChart},
 		{chartCanary, "blocking-in-loop: the canary's p99 by handler style", canaryChart},
 		{chartIdle, "idle-connections: server RSS against idle connections held", idleChart},
-		{chartCPU, "cpu: throughput on 1 and 2 cores, by workers and loops", cpuChart},
+		{chartCPU, "cpu: throughput on 1 and 2 cores, by workers and loops, with the ideal 2×", cpuChart},
+		{chartFanout, "fanout: p50 latency of sequential against parallel calls", fanoutChart},
+		{chartTwoByTwo, "code-x-server: the 2×2's throughput against its Little bounds", twoByTwoChart},
 	} {
 		p, err := c.draw(f)
 		if err != nil {
@@ -66,20 +71,22 @@ func charts(f *results.File) ([]Chart, error) {
 	return out, nil
 }
 
-// renderSVG draws p with its legend to the right of the plot area, where
-// it never hides data, and returns the SVG.
+// renderSVG draws p with its legend below the plot area, where it never
+// hides data and never takes width from it, and returns the SVG.
 func renderSVG(p *plot.Plot) ([]byte, error) {
-	c := vgsvg.New(chartW, chartH)
-	dc := draw.New(c)
 	legend := p.Legend
 	p.Legend = plot.NewLegend()
-	// 15 % slack: a viewer without Liberation Sans substitutes a font that
-	// may be wider than the metrics the layout used.
-	lw := legend.Rectangle(dc).Size().X * 1.15
-	const pad = 6 * vg.Millimeter
-	p.Draw(draw.Crop(dc, 0, -(lw + pad), 0, 0))
+	// The legend's height: one row per entry (measured on a scratch canvas).
+	scratch := draw.New(vgsvg.New(chartW, chartH))
+	lh := legend.Rectangle(scratch).Size().Y
+	const pad = 4 * vg.Millimeter
+	h := chartH + lh + pad
+	c := vgsvg.New(chartW, h)
+	dc := draw.New(c)
+	p.Draw(draw.Crop(dc, 0, 0, lh+pad, 0))
 	legend.Top, legend.Left = true, true
-	legend.Draw(draw.Crop(dc, chartW-lw-pad/2, 0, 0, -p.Title.TextStyle.Height(p.Title.Text)-pad))
+	legend.XOffs = 12 * vg.Millimeter
+	legend.Draw(draw.Crop(dc, 0, 0, 0, -(chartH + pad/2)))
 	var b bytes.Buffer
 	if _, err := c.WriteTo(&b); err != nil {
 		return nil, err
@@ -96,19 +103,45 @@ var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
 func newPlot(title, x, y string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
-	p.Title.TextStyle.Font = font.From(sans, 11)
+	p.Title.TextStyle.Font = font.From(sans, 13)
 	p.Title.Padding = vg.Points(6)
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font = font.From(sans, 9)
-		a.Tick.Label.Font = font.From(sans, 8)
+		a.Label.TextStyle.Font = font.From(sans, 11)
+		a.Tick.Label.Font = font.From(sans, 10)
 	}
-	p.Legend.TextStyle.Font = font.From(sans, 8)
+	p.Legend.TextStyle.Font = font.From(sans, 10)
 	p.Legend.ThumbnailWidth = vg.Points(18)
 	p.Legend.Padding = vg.Points(3)
 	p.Add(plotter.NewGrid())
+	p.Y.Tick.Marker = commaTicks{}
 	return p
+}
+
+// commaTicks are gonum's default ticks labelled with the report's number
+// format (thousands separators), so that an axis reads like the tables.
+type commaTicks struct{}
+
+func (commaTicks) Ticks(min, max float64) []plot.Tick {
+	if !(max > min) {
+		return plot.DefaultTicks{}.Ticks(min, max)
+	}
+	// About five labelled ticks at 1, 2 or 5 × a power of ten.
+	raw := (max - min) / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	var ts []plot.Tick
+	for v := math.Ceil(min/step) * step; v <= max+step*1e-9; v += step {
+		ts = append(ts, plot.Tick{Value: v, Label: num(v)})
+	}
+	return ts
 }
 
 // rowsOf returns a scenario's measured rows for cfg, by ascending concurrency.
@@ -137,30 +170,150 @@ func concOf(r *results.Row) int {
 	return r.Point.Conns
 }
 
-func ioWaitChart(f *results.File) (*plot.Plot, error) {
-	p := newPlot("I/O waits: throughput against concurrency", "concurrent connections (c)", "requests per second")
-	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
-	bounds := map[string]bool{}
-	n := 0
-	for i, cfg := range configsIn(f, "io-wait") {
-		rows := rowsOf(f, "io-wait", cfg)
-		var pts, bpts plotter.XYs
-		c, _ := catalog.ConfigByName(cfg)
-		for j, r := range rows {
-			if r.RPS.Median > 0 {
-				pts = append(pts, plotter.XY{X: float64(r.Point.Conns), Y: r.RPS.Median})
-			}
-			if r.LittleBoundRPS == nil || *r.LittleBoundRPS <= 0 {
+// ---- chart helpers ---------------------------------------------------------
+
+// spread is a Stat's interval as error-bar lengths below and above its median.
+func spread(s results.Stat) (lo, hi float64) {
+	a, b := s.Interval()
+	return math.Max(0, s.Median-a), math.Max(0, b-s.Median)
+}
+
+// errBars draws error bars at pts with the given lengths below and above.
+func errBars(p *plot.Plot, pts plotter.XYs, errs plotter.YErrors, col color.Color) error {
+	if len(pts) == 0 {
+		return nil
+	}
+	eb, err := plotter.NewYErrorBars(struct {
+		plotter.XYer
+		plotter.YErrorer
+	}{pts, errs})
+	if err != nil {
+		return err
+	}
+	eb.Color = col
+	eb.Width = vg.Points(1.2)
+	eb.CapWidth = vg.Points(6)
+	p.Add(eb)
+	return nil
+}
+
+// series is one group of bars: values at x = XMin, XMin+1, …, with their
+// intervals.
+type series struct {
+	name string
+	vals []float64
+	errs plotter.YErrors
+}
+
+// groupedBars draws k series side by side around each integer x and their
+// error bars, and returns the top of the highest interval.
+func groupedBars(p *plot.Plot, ss []series, width vg.Length) (float64, error) {
+	top := 0.0
+	k := len(ss)
+	const groupW = 0.8 // of the distance between two x positions
+	for i, s := range ss {
+		b, err := plotter.NewBarChart(plotter.Values(s.vals), width)
+		if err != nil {
+			return 0, err
+		}
+		off := (float64(i) - float64(k-1)/2) * groupW / float64(k)
+		b.XMin = off
+		b.Color = plotutil.Color(i)
+		b.LineStyle.Width = 0
+		p.Add(b)
+		p.Legend.Add(s.name, b)
+		var pts plotter.XYs
+		var errs plotter.YErrors
+		for j, v := range s.vals {
+			if v <= 0 {
 				continue
 			}
-			// The bound min(c, limit) ÷ wait bends at c = limit: draw the bend
-			// where it falls between two measured points.
-			if j > 0 && c.Limit != catalog.LimitNone && r.Point.Ms > 0 &&
-				rows[j-1].Point.Conns < c.LimitN && c.LimitN < r.Point.Conns {
-				bpts = append(bpts, plotter.XY{X: float64(c.LimitN), Y: float64(c.LimitN) / (float64(r.Point.Ms) / 1000)})
+			pts = append(pts, plotter.XY{X: float64(j) + off, Y: v})
+			e := struct{ Low, High float64 }{}
+			if j < len(s.errs) {
+				e = s.errs[j]
 			}
-			bpts = append(bpts, plotter.XY{X: float64(r.Point.Conns), Y: *r.LittleBoundRPS})
+			errs = append(errs, e)
+			top = math.Max(top, v+e.High)
+		}
+		if err := errBars(p, pts, errs, color.Black); err != nil {
+			return 0, err
+		}
+	}
+	return top, nil
+}
+
+// hline draws a dashed horizontal line from x0 to x1 at y, in the legend as label.
+func hline(p *plot.Plot, x0, x1, y float64, col color.Color, label string) error {
+	l, err := plotter.NewLine(plotter.XYs{{X: x0, Y: y}, {X: x1, Y: y}})
+	if err != nil {
+		return err
+	}
+	l.Color = col
+	l.Width = vg.Points(1.5)
+	l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+	p.Add(l)
+	if label != "" {
+		p.Legend.Add(label, l)
+	}
+	return nil
+}
+
+var grey = color.RGBA{R: 90, G: 90, B: 90, A: 255}
+
+// ---- io-wait ---------------------------------------------------------------
+
+// ioWaitChart: throughput against concurrency. The tested concurrencies are
+// categories, equally spaced and each labelled, and throughput is linear,
+// so that a 5× gap looks like one. Each configuration's Little bound is a
+// dashed line in its colour, and a bound that several configurations share
+// is drawn once, in grey, naming them.
+func ioWaitChart(f *results.File) (*plot.Plot, error) {
+	p := newPlot("I/O waits: throughput against concurrency", "concurrent connections c (each request waits 50 ms)", "requests per second")
+	var labels []string
+	var concs []int
+	for _, cfg := range configsIn(f, "io-wait") {
+		for _, r := range rowsOf(f, "io-wait", cfg) {
+			if !contains(labels, r.Point.Label) {
+				labels = append(labels, r.Point.Label)
+				concs = append(concs, r.Point.Conns)
+			}
+		}
+	}
+	idx := map[string]int{}
+	order := make([]int, len(labels))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return concs[order[a]] < concs[order[b]] })
+	var sorted []string
+	for i, o := range order {
+		sorted = append(sorted, labels[o])
+		idx[labels[o]] = i
+	}
+	labels = sorted
+	if len(labels) == 0 {
+		return nil, nil
+	}
+	type bound struct {
+		pts  plotter.XYs
+		cfgs []string
+		col  color.Color
+	}
+	var bounds []*bound
+	n := 0
+	for i, cfg := range configsIn(f, "io-wait") {
+		var pts plotter.XYs
+		var errs plotter.YErrors
+		var bpts plotter.XYs
+		for _, r := range rowsOf(f, "io-wait", cfg) {
+			x := float64(idx[r.Point.Label])
+			pts = append(pts, plotter.XY{X: x, Y: r.RPS.Median})
+			lo, hi := spread(r.RPS)
+			errs = append(errs, struct{ Low, High float64 }{lo, hi})
+			if r.LittleBoundRPS != nil && *r.LittleBoundRPS > 0 {
+				bpts = append(bpts, plotter.XY{X: x, Y: *r.LittleBoundRPS})
+			}
 		}
 		if len(pts) == 0 {
 			continue
@@ -172,48 +325,76 @@ func ioWaitChart(f *results.File) (*plot.Plot, error) {
 			return nil, err
 		}
 		l.Color, s.Color = col, col
+		l.Width = vg.Points(1.5)
 		s.Shape = plotutil.Shape(i)
+		s.Radius = vg.Points(3.5)
 		p.Add(l, s)
 		p.Legend.Add(cfg, l, s)
+		if err := errBars(p, pts, errs, col); err != nil {
+			return nil, err
+		}
 		if len(bpts) == 0 {
 			continue
 		}
 		key := fmt.Sprint(bpts)
-		if bounds[key] {
-			continue // the same bound as an earlier configuration (c ÷ wait)
+		found := false
+		for _, b := range bounds {
+			if fmt.Sprint(b.pts) == key {
+				b.cfgs = append(b.cfgs, cfg)
+				found = true
+			}
 		}
-		bounds[key] = true
-		bl, err := plotter.NewLine(bpts)
-		if err != nil {
-			return nil, err
+		if !found {
+			bounds = append(bounds, &bound{pts: bpts, cfgs: []string{cfg}, col: col})
 		}
-		bl.Color = col
-		bl.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		p.Add(bl)
-		p.Legend.Add(boundLabel(cfg), bl)
 	}
 	if n == 0 {
 		return nil, nil
 	}
+	for _, b := range bounds {
+		bl, err := plotter.NewLine(b.pts)
+		if err != nil {
+			return nil, err
+		}
+		bl.Color = b.col
+		if len(b.cfgs) > 1 {
+			bl.Color = grey
+		}
+		bl.Width = vg.Points(1.2)
+		bl.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		p.Add(bl)
+		p.Legend.Add(boundLabel(b.cfgs), bl)
+	}
+	p.NominalX(labels...)
+	p.X.Min, p.X.Max = -0.3, float64(len(labels))-0.7
+	p.Y.Min = 0
 	return p, nil
 }
 
-// boundLabel names a configuration's Little bound in the legend.
-func boundLabel(cfg string) string {
-	c, ok := catalog.ConfigByName(cfg)
-	if !ok || c.Limit == catalog.LimitNone {
-		return "Little's bound: c ÷ wait"
+// boundLabel names a Little bound in the legend with the configurations it
+// belongs to.
+func boundLabel(cfgs []string) string {
+	if len(cfgs) == 1 {
+		c, ok := catalog.ConfigByName(cfgs[0])
+		if ok && c.Limit != catalog.LimitNone {
+			return fmt.Sprintf("bound of %s: min(c, %d %s) ÷ wait", cfgs[0], c.LimitN, c.Limit)
+		}
+		return fmt.Sprintf("bound of %s: c ÷ wait", cfgs[0])
 	}
-	return fmt.Sprintf("bound: min(c, %d %s) ÷ wait", c.LimitN, c.Limit)
+	return "bound c ÷ wait of " + strings.Join(cfgs, ", ")
 }
 
+// ---- blocking-in-loop --------------------------------------------------------
+
+// canaryChart: the canary's p99 by handler style, on a linear axis, as bars
+// with their interval; a starved canary (the blocked loop) is drawn as how
+// long its oldest unanswered probe had waited, a lower bound, and labelled.
 func canaryChart(f *results.File) (*plot.Plot, error) {
-	p := newPlot("A blocking call in the loop: the canary's p99", "handler style", "canary latency, ms (log)")
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p := newPlot("A blocking call in the loop: what a bystander request waits", "handler style", "canary p99, ms")
 	var names []string
-	var pts, starved plotter.XYs
+	var vals []float64
 	var errs plotter.YErrors
+	var labels []string
 	wait := 0.0
 	for _, cfg := range configsIn(f, "blocking-in-loop") {
 		for _, r := range rowsOf(f, "blocking-in-loop", cfg) {
@@ -221,107 +402,97 @@ func canaryChart(f *results.File) (*plot.Plot, error) {
 				continue
 			}
 			wait = float64(r.Point.Ms)
-			x := float64(len(names))
-			if a := verdict.CanaryOf(r); a.Starved && a.OldestWaitMs > 0 {
-				// Its p99 describes the few probes answered; plot how long
-				// the oldest unanswered one had waited instead.
-				names = append(names, r.Style)
-				starved = append(starved, plotter.XY{X: x, Y: a.OldestWaitMs})
+			name := strings.TrimPrefix(cfg, "eventloop-")
+			if a := canaryAnswers(r); a.Starved {
+				names = append(names, name+" (starved)")
+				vals = append(vals, a.OldestWaitMs)
+				errs = append(errs, struct{ Low, High float64 }{})
+				labels = append(labels, fmt.Sprintf("≥ %s ms: %s of %s answered", num(a.OldestWaitMs), answeredText(a.Answered), inum(a.Scheduled)))
 				continue
 			}
-			c := r.Canary.P99Ms
-			if c.Min <= 0 {
-				continue
-			}
-			names = append(names, r.Style)
-			pts = append(pts, plotter.XY{X: x, Y: c.Median})
-			errs = append(errs, struct{ Low, High float64 }{c.Median - c.Min, c.Max - c.Median})
+			names = append(names, name)
+			vals = append(vals, r.Canary.P99Ms.Median)
+			lo, hi := spread(r.Canary.P99Ms)
+			errs = append(errs, struct{ Low, High float64 }{lo, hi})
+			labels = append(labels, num(r.Canary.P99Ms.Median)+" ms")
 		}
 	}
 	if len(names) == 0 {
 		return nil, nil
 	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	if len(pts) > 0 {
-		s, err := plotter.NewScatter(pts)
-		if err != nil {
-			return nil, err
-		}
-		s.Shape = draw.BoxGlyph{}
-		s.Radius = vg.Points(5)
-		s.Color = plotutil.Color(0)
-		eb, err := plotter.NewYErrorBars(struct {
-			plotter.XYer
-			plotter.YErrorer
-		}{pts, errs})
-		if err != nil {
-			return nil, err
-		}
-		p.Add(s, eb)
-		p.Legend.Add("canary p99", s)
-		for i, q := range pts {
-			lo = math.Min(lo, q.Y-errs[i].Low)
-			hi = math.Max(hi, q.Y+errs[i].High)
-		}
+	top, err := groupedBars(p, []series{{name: "canary p99 (starved: the oldest probe's wait, ≥)", vals: vals, errs: errs}}, vg.Points(40))
+	if err != nil {
+		return nil, err
 	}
-	if len(starved) > 0 {
-		s, err := plotter.NewScatter(starved)
-		if err != nil {
-			return nil, err
-		}
-		s.Shape = draw.TriangleGlyph{}
-		s.Radius = vg.Points(6)
-		s.Color = plotutil.Color(1)
-		p.Add(s)
-		p.Legend.Add("starved: oldest probe's wait (≥)", s)
-		for _, q := range starved {
-			lo, hi = math.Min(lo, q.Y), math.Max(hi, q.Y)
-		}
+	var lpts plotter.XYs
+	for i, v := range vals {
+		lpts = append(lpts, plotter.XY{X: float64(i), Y: v + errs[i].High})
 	}
+	lab, err := plotter.NewLabels(plotter.XYLabels{XYs: lpts, Labels: labels})
+	if err != nil {
+		return nil, err
+	}
+	for i := range lab.TextStyle {
+		lab.TextStyle[i].Font = font.From(sans, 10)
+		lab.TextStyle[i].XAlign = draw.XCenter
+	}
+	lab.Offset = vg.Point{Y: vg.Points(4)}
+	p.Add(lab)
 	if wait > 0 {
-		wl, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: wait}, {X: float64(len(names)) - 0.5, Y: wait}})
-		if err != nil {
+		if err := hline(p, -0.5, float64(len(names))-0.5, wait, color.RGBA{R: 200, A: 255}, fmt.Sprintf("the handler's wait (%s ms)", num(wait))); err != nil {
 			return nil, err
 		}
-		wl.Color = color.RGBA{R: 200, A: 255}
-		wl.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		p.Add(wl)
-		p.Legend.Add(fmt.Sprintf("the handler's wait (%g ms)", wait), wl)
-		lo, hi = math.Min(lo, wait), math.Max(hi, wait)
 	}
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5
-	p.Y.Min, p.Y.Max = lo/2, hi*2
+	p.Y.Min, p.Y.Max = 0, math.Max(top, wait)*1.15
 	return p, nil
 }
 
+// ---- idle connections -------------------------------------------------------
+
+// idleChart: server RSS while holding idle connections, from each point's
+// first repetition (the one the tables use: later repetitions start from
+// the heap the larger points grew), with the range over repetitions as
+// error bars.
 func idleChart(f *results.File) (*plot.Plot, error) {
-	p := newPlot("Idle keep-alive connections: server memory", "idle connections held", "server RSS, MiB")
+	p := newPlot("Idle keep-alive connections: server memory (first repetition)", "idle connections held", "server RSS, MiB")
 	n := 0
 	for i, cfg := range configsIn(f, "idle-connections") {
 		var pts plotter.XYs
+		var errs plotter.YErrors
 		for _, r := range rowsOf(f, "idle-connections", cfg) {
 			if r.Idle == nil {
 				continue
 			}
-			fr := verdict.FreshOf(r) // later repetitions reuse the heap of larger points
+			fr := verdict.FreshOf(r)
 			if len(pts) == 0 && fr.RSSBeforeBytes > 0 {
 				pts = append(pts, plotter.XY{X: 0, Y: fr.RSSBeforeBytes / (1 << 20)})
+				errs = append(errs, struct{ Low, High float64 }{})
 			}
-			pts = append(pts, plotter.XY{X: r.Idle.Held.Median, Y: fr.RSSBytes / (1 << 20)})
+			y := fr.RSSBytes / (1 << 20)
+			pts = append(pts, plotter.XY{X: r.Idle.Held.Median, Y: y})
+			s := r.Server.RSSPeakBytes
+			errs = append(errs, struct{ Low, High float64 }{math.Max(0, y-s.Min/(1<<20)), math.Max(0, s.Max/(1<<20)-y)})
 		}
 		if len(pts) == 0 {
 			continue
 		}
 		n++
+		col := plotutil.Color(i)
 		l, s, err := plotter.NewLinePoints(pts)
 		if err != nil {
 			return nil, err
 		}
-		l.Color, s.Color = plotutil.Color(i), plotutil.Color(i)
+		l.Color, s.Color = col, col
+		l.Width = vg.Points(1.5)
 		s.Shape = plotutil.Shape(i)
+		s.Radius = vg.Points(3.5)
 		p.Add(l, s)
 		p.Legend.Add(cfg, l, s)
+		if err := errBars(p, pts, errs, col); err != nil {
+			return nil, err
+		}
 	}
 	if n == 0 {
 		return nil, nil
@@ -330,6 +501,11 @@ func idleChart(f *results.File) (*plot.Plot, error) {
 	return p, nil
 }
 
+// ---- cpu ----------------------------------------------------------------
+
+// cpuChart: CPU-bound throughput per configuration on 1 and 2 server cores,
+// with intervals, and the ideal on 2 cores (twice the 1-core rate) as a
+// dashed mark over each configuration.
 func cpuChart(f *results.File) (*plot.Plot, error) {
 	p := newPlot("CPU-bound work: throughput by cores", "configuration", "requests per second")
 	cfgs := configsIn(f, "cpu")
@@ -348,40 +524,184 @@ func cpuChart(f *results.File) (*plot.Plot, error) {
 	if len(cfgs) == 0 || len(labels) == 0 {
 		return nil, nil
 	}
-	w := vg.Points(60 / float64(len(labels)))
+	var ss []series
 	n := 0
-	for li, l := range labels {
-		vals := make(plotter.Values, len(cfgs))
+	for _, l := range labels {
+		s := series{name: "on " + coresLabel(l), vals: make([]float64, len(cfgs)), errs: make(plotter.YErrors, len(cfgs))}
 		for ci, cfg := range cfgs {
-			for _, r := range rowsOf(f, "cpu", cfg) {
-				if r.Point.Label == l {
-					vals[ci] = r.RPS.Median
-					n++
-				}
+			if r := get(f, "cpu", cfg, l); r != nil {
+				s.vals[ci] = r.RPS.Median
+				s.errs[ci].Low, s.errs[ci].High = spread(r.RPS)
+				n++
 			}
 		}
-		b, err := plotter.NewBarChart(vals, w)
-		if err != nil {
-			return nil, err
-		}
-		b.Color = plotutil.Color(li)
-		b.LineStyle.Width = 0
-		b.Offset = w * vg.Length(float64(li)-float64(len(labels)-1)/2)
-		p.Add(b)
-		p.Legend.Add(l, b)
+		ss = append(ss, s)
 	}
 	if n == 0 {
 		return nil, nil
 	}
-	p.NominalX(cfgs...)
-	p.Y.Min = 0
-	top := 0.0
-	for _, cfg := range cfgs {
-		for _, r := range rowsOf(f, "cpu", cfg) {
-			top = math.Max(top, r.RPS.Median)
+	top, err := groupedBars(p, ss, vg.Points(22))
+	if err != nil {
+		return nil, err
+	}
+	// The ideal: twice the 1-core rate, over each configuration's 2-core bar.
+	if len(ss) >= 2 {
+		first := true
+		for ci := range cfgs {
+			if ss[0].vals[ci] <= 0 {
+				continue
+			}
+			ideal := 2 * ss[0].vals[ci]
+			lbl := ""
+			if first {
+				lbl = "ideal on 2 cores: 2 × the 1-core rate"
+				first = false
+			}
+			x := float64(ci)
+			if err := hline(p, x-0.4, x+0.4, ideal, color.RGBA{R: 200, A: 255}, lbl); err != nil {
+				return nil, err
+			}
+			top = math.Max(top, ideal)
 		}
 	}
-	p.Y.Max = top * 1.1
+	p.NominalX(cfgs...)
+	p.X.Min, p.X.Max = -0.5, float64(len(cfgs))-0.5
+	p.Y.Min, p.Y.Max = 0, top*1.1
+	return p, nil
+}
+
+// coresLabel turns a cpu point label into words: "1 core(s)" → "1 core".
+func coresLabel(l string) string { return tidy(l) }
+
+// ---- fan-out ------------------------------------------------------------
+
+// fanoutChart: p50 latency of sequential against parallel calls, by number
+// of calls, per configuration, with the sum and the largest of the waits.
+func fanoutChart(f *results.File) (*plot.Plot, error) {
+	p := newPlot("Fan-out: sequential calls add their waits, parallel calls take the largest", "calls per request, and how they are made", "p50 latency, ms")
+	cfgs := configsIn(f, "fanout")
+	sc, ok := catalog.ScenarioByName("fanout")
+	if !ok || len(cfgs) == 0 {
+		return nil, nil
+	}
+	var labels []string
+	var pts []catalog.Point
+	for _, pt := range sc.Points {
+		labels = append(labels, pt.Label)
+		pts = append(pts, pt)
+	}
+	var ss []series
+	n := 0
+	for _, cfg := range cfgs {
+		s := series{name: cfg, vals: make([]float64, len(labels)), errs: make(plotter.YErrors, len(labels))}
+		for i, l := range labels {
+			if r := get(f, "fanout", cfg, l); r != nil {
+				s.vals[i] = r.P50Ms.Median
+				s.errs[i].Low, s.errs[i].High = spread(r.P50Ms)
+				n++
+			}
+		}
+		ss = append(ss, s)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	top, err := groupedBars(p, ss, vg.Points(9))
+	if err != nil {
+		return nil, err
+	}
+	// The predictions: over each point, the sum (seq) or the largest (par) wait.
+	first := map[string]bool{}
+	for i, pt := range pts {
+		if pt.Ms <= 0 || pt.Calls <= 0 {
+			continue
+		}
+		y, lbl := float64(pt.Ms), "par: the largest wait"
+		if pt.Mode == "seq" {
+			y, lbl = float64(pt.Ms*pt.Calls), "seq: the sum of the waits"
+		}
+		if first[lbl] {
+			lbl = ""
+		} else {
+			first[lbl] = true
+		}
+		if err := hline(p, float64(i)-0.45, float64(i)+0.45, y, color.RGBA{R: 200, A: 255}, lbl); err != nil {
+			return nil, err
+		}
+		top = math.Max(top, y)
+	}
+	p.NominalX(labels...)
+	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
+	p.Y.Min, p.Y.Max = 0, top*1.1
+	return p, nil
+}
+
+// ---- the 2×2 -----------------------------------------------------------------
+
+// twoByTwoChart: the four cells' throughput with intervals, each with its
+// Little bound (slots ÷ the time a request holds one) drawn over its bar.
+func twoByTwoChart(f *results.File) (*plot.Plot, error) {
+	p := newPlot("Django's 2×2: throughput of each cell against its Little bound", "code on server (configuration)", "requests per second")
+	cells := verdict.Cells(f)
+	var names []string
+	var vals []float64
+	var errs plotter.YErrors
+	var bnds []float64
+	for _, c := range cells {
+		if c.Row == nil {
+			continue
+		}
+		names = append(names, fmt.Sprintf("%s on %s\n(%s)", c.Code, c.Server, c.Config))
+		vals = append(vals, c.Row.RPS.Median)
+		lo, hi := spread(c.Row.RPS)
+		errs = append(errs, struct{ Low, High float64 }{lo, hi})
+		b := 0.0
+		if c.Row.LittleBoundRPS != nil {
+			b = *c.Row.LittleBoundRPS
+		}
+		bnds = append(bnds, b)
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	top, err := groupedBars(p, []series{{name: "measured rps", vals: vals, errs: errs}}, vg.Points(50))
+	if err != nil {
+		return nil, err
+	}
+	var lpts plotter.XYs
+	var lbls []string
+	first := true
+	for i, b := range bnds {
+		if b <= 0 {
+			continue
+		}
+		lbl := ""
+		if first {
+			lbl = "Little bound: min(c, slots) ÷ time a slot is held"
+			first = false
+		}
+		if err := hline(p, float64(i)-0.35, float64(i)+0.35, b, color.RGBA{R: 200, A: 255}, lbl); err != nil {
+			return nil, err
+		}
+		lpts = append(lpts, plotter.XY{X: float64(i), Y: b})
+		lbls = append(lbls, "bound "+num(b))
+		top = math.Max(top, b)
+	}
+	if len(lpts) > 0 {
+		lab, err := plotter.NewLabels(plotter.XYLabels{XYs: lpts, Labels: lbls})
+		if err != nil {
+			return nil, err
+		}
+		for i := range lab.TextStyle {
+			lab.TextStyle[i].Font = font.From(sans, 10)
+			lab.TextStyle[i].XAlign = draw.XCenter
+		}
+		lab.Offset = vg.Point{Y: vg.Points(4)}
+		p.Add(lab)
+	}
+	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5
+	p.Y.Min, p.Y.Max = 0, top*1.15
 	return p, nil
 }
 

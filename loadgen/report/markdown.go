@@ -43,16 +43,21 @@ func markdown(f *results.File, cs []Chart) []byte {
 		r.charts[c.Name] = c
 	}
 	r.header()
-	r.summary()
+	r.onePage()
+	r.glossarySection()
+	r.pick()
 	r.environment()
 	r.twoByTwo()
 	r.springFastAPI()
 	r.metricsTable()
 	r.taskTypes()
+	r.twinsReal()
+	r.compareSection()
 	r.claimsTable()
-	r.details()
+	r.detailTables()
 	r.reproduce()
-	return []byte(strings.TrimRight(r.b.String(), "\n") + "\n")
+	md := tidy(linkTerms(r.b.String()))
+	return []byte(strings.TrimRight(md, "\n") + "\n")
 }
 
 // ---- markdown primitives ---------------------------------------------------
@@ -261,9 +266,12 @@ func overLoopback(e results.Environment) string {
 
 // canaryPhrase says what a row's canary saw, as a verb phrase.
 func canaryPhrase(x *results.Row) string {
-	a := verdict.CanaryOf(x)
+	a := canaryAnswers(x)
 	if a.Starved {
-		return fmt.Sprintf("got answers to only %s of its %s probes (the oldest unanswered had waited ≈ %s ms)", inum(a.Answered), inum(a.Scheduled), num(a.OldestWaitMs))
+		if a.Answered == 0 {
+			return fmt.Sprintf("got no answer to any of its %s probes (the oldest had waited ≈ %s ms when the window closed)", inum(a.Scheduled), num(a.OldestWaitMs))
+		}
+		return fmt.Sprintf("got answers to just %s of its %s probes (the oldest unanswered had waited ≈ %s ms)", inum(a.Answered), inum(a.Scheduled), num(a.OldestWaitMs))
 	}
 	return fmt.Sprintf("saw a p99 of %s ms", num(x.Canary.P99Ms.Median))
 }

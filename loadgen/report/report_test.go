@@ -150,8 +150,8 @@ func TestHTMLChartsResolve(t *testing.T) {
 					t.Errorf("chart %s was written but the report does not show it", c.Name)
 				}
 			}
-			if fx.name == "full" && len(shown) != 4 {
-				t.Errorf("the full fixture shows %d charts, want 4", len(shown))
+			if fx.name == "full" && len(shown) < 4 {
+				t.Errorf("the full fixture shows %d charts, want at least 4", len(shown))
 			}
 			if n := strings.Count(html.String(), "<table>"); n < 5 {
 				t.Errorf("only %d HTML tables: a markdown table did not render", n)
@@ -163,12 +163,13 @@ func TestHTMLChartsResolve(t *testing.T) {
 	}
 }
 
-// TestSections: the report has its sections in order, and the claims table
-// has one row per claim with a verdict.
+// TestSections: the report has its sections in order, the one-page table
+// has one row per claim with a verdict symbol, and the claims section has
+// one row per claim with a verdict.
 func TestSections(t *testing.T) {
 	md := string(render(t, fixtures[0].json).Markdown)
 	last := -1
-	for _, h := range []string{"## Summary", "## Environment and caveats", "## The WSGI/ASGI 2×2", "## Spring MVC against FastAPI",
+	for _, h := range []string{"## The answer on one page", "## Glossary", "## What should I pick", "## Environment and caveats", "## The WSGI/ASGI 2×2", "## Spring MVC against FastAPI",
 		"## The METRICS connection table", "## Sync against async, per task type", "## The twelve claims", "## Every measurement", "## How to reproduce"} {
 		i := strings.Index(md, h)
 		if i < 0 {
@@ -180,13 +181,75 @@ func TestSections(t *testing.T) {
 		}
 		last = i
 	}
-	rows := regexp.MustCompile(`(?m)^\| (\d+) \|.*\| \*\*(reproduced|refuted|partly|not measured)\*\* \|`).FindAllStringSubmatch(md, -1)
+	page := md[strings.Index(md, "## The answer on one page"):strings.Index(md, "## Glossary")]
+	marks := regexp.MustCompile(`(?m)^\| (\d+) \|.*\| \*\*[✔◐✘?–] (reproduced|refuted|partly|inconclusive|not measured)\*\* \|`).FindAllStringSubmatch(page, -1)
+	if len(marks) != 12 {
+		t.Errorf("one-page table has %d claim rows with a verdict symbol, want 12", len(marks))
+	}
+	// At most three sentences on choosing a model after the table.
+	after := page[strings.LastIndex(page, "|\n")+2:]
+	para := strings.SplitN(strings.TrimSpace(after), "\n\n", 2)[0]
+	if n := len(regexp.MustCompile(`[.!?](\s|$)`).FindAllString(para, -1)); n > 3 {
+		t.Errorf("%d sentences on choosing a model, want at most 3:\n%s", n, para)
+	}
+	rows := regexp.MustCompile(`(?m)^\| (\d+) \|.*\| \*\*(reproduced|refuted|partly|inconclusive|not measured)\*\* \|`).FindAllStringSubmatch(md, -1)
 	if len(rows) != 12 {
 		t.Errorf("%d claim rows with a verdict, want 12", len(rows))
 	}
-	sum := md[strings.Index(md, "## Summary")+len("## Summary") : strings.Index(md, "## Environment")]
-	if n := len(regexp.MustCompile(`[.;] [A-Z]|\.\n`).FindAllString(sum, -1)); n < 5 || n > 8 {
-		t.Errorf("summary has %d sentences, want 5–8:\n%s", n, sum)
+}
+
+// TestGlossary: every glossary term is defined once, and the words the
+// issue named as undefined jargon are among them.
+func TestGlossary(t *testing.T) {
+	md := string(render(t, fixtures[0].json).Markdown)
+	g := md[strings.Index(md, "## Glossary"):]
+	g = g[:strings.Index(g[3:], "\n## ")+3]
+	for _, term := range []string{"twin", "slots", "held per request", "L", "closed loop", "open loop", "canary", "saturated", "vol + invol", "GOMAXPROCS", "nofile", "open s", "Little's bound"} {
+		if !strings.Contains(g, "| **"+term+"** |") {
+			t.Errorf("glossary lacks %q", term)
+		}
+	}
+	if !strings.Contains(md, "](#glossary)") {
+		t.Error("no term links to the glossary")
+	}
+}
+
+// TestLeftovers scans every rendered report, and the committed one when it
+// exists, for template leftovers: "(s)" plurals, "only 0", a gain below
+// one, sentences cut off, negative sizes or counts.
+func TestLeftovers(t *testing.T) {
+	check := func(name, md string) {
+		for _, l := range Leftovers {
+			for _, loc := range l.Re.FindAllStringIndex(md, 3) {
+				lo, hi := max(0, loc[0]-60), min(len(md), loc[1]+20)
+				t.Errorf("%s: %s: …%s…", name, l.What, md[lo:hi])
+			}
+		}
+	}
+	for _, fx := range fixtures {
+		check(fx.name, string(render(t, fx.json).Markdown))
+	}
+	if _, err := os.Stat("../../results/latest.json"); err == nil {
+		check("results/latest.json", string(render(t, "../../results/latest.json").Markdown))
+	}
+}
+
+// TestLeftoverPatternsFire: each leftover pattern finds what it is for, so
+// that TestLeftovers can fail.
+func TestLeftoverPatternsFire(t *testing.T) {
+	bad := []string{"1 thread(s)", "answers to only 0 of its 300 probes", "one loop gained 0.973× from", "overlap the load CPUs 1: this machine has 2\n",
+		"3.53 KiB [-1.48 KiB–19.6 KiB]", "held -3 connections", "a note that ends with the\n"}
+	for _, b := range bad {
+		hit := false
+		for _, l := range Leftovers {
+			hit = hit || l.Re.MatchString(b)
+		}
+		if !hit {
+			t.Errorf("no leftover pattern matches %q", b)
+		}
+	}
+	if got := tidy("on 1 core(s) and 2 core(s); one loop gained 0.973× here"); got != "on 1 core and 2 cores; one loop changed by 0.973× (a loss, not a gain) here" {
+		t.Errorf("tidy: %q", got)
 	}
 }
 

@@ -76,6 +76,7 @@ func (r *renderer) twoByTwo() {
 	if len(missing) > 0 {
 		r.p("Not measured: " + strings.Join(missing, "; ") + ".")
 	}
+	r.chart(chartTwoByTwo, "The four cells' throughput with its interval, and each cell's Little bound: its slots (threads, pool threads or connections) ÷ the time a request holds one (the sum of the waits for sequential calls, the largest for gathered ones).")
 	v := r.claim(11)
 	r.p(fmt.Sprintf("Claim 11 is %s: %s.", outcome(v.Outcome), strings.TrimPrefix(v.Reason, "not measured: ")),
 		"The lesson for a Django audience: the style of the code decides whether one request's waits overlap, and the server's slots decide how many requests run at once; only async code on an async server lifts both limits.")
@@ -215,8 +216,8 @@ func (r *renderer) springFastAPI() {
 		}
 	}
 	r.p(s...)
-	r.chart(chartIOWait, "Measured throughput (solid) against Little's bound (dashed) for each configuration: the bound is c ÷ wait, or the configured threads or pool ÷ wait where they are fewer than c.")
-	r.chart(chartCanary, "A slow /plaintext canary on its own connections while the loop serves /io load: its p99 on the pool and async styles; where most probes went unanswered (the blocked loop), how long the oldest unanswered one had waited, a lower bound.")
+	r.chart(chartIOWait, "Measured throughput (solid, with its interval over repetitions as error bars) against Little's bound (dashed), on linear axes with every tested concurrency marked. Each bound is labelled with the configurations it belongs to: c ÷ wait where nothing caps the server, the configured threads or pool ÷ wait where they are fewer than c.")
+	r.chart(chartCanary, "A slow /plaintext canary on its own connections while the loop serves /io load, on a linear axis: its p99 with the interval over repetitions on the pool and async styles; where most probes went unanswered (the blocked loop), how long the oldest unanswered one had waited, a lower bound.")
 }
 
 // ---- METRICS (seed 000) -------------------------------------------------------
@@ -270,7 +271,7 @@ func (r *renderer) metricsTable() {
 	v := r.claim(10)
 	r.p(fmt.Sprintf("Claim 10 is %s: %s.", outcome(v.Outcome), strings.TrimPrefix(v.Reason, "not measured: ")))
 	r.p(r.metricsArgument()...)
-	r.chart(chartIdle, "Server RSS while holding idle keep-alive connections; the first point of each line is the RSS before they were opened.")
+	r.chart(chartIdle, "Server RSS while holding idle keep-alive connections, from each point's first repetition, the same repetition as the tables; the error bars span every repetition's peak RSS, and the first point of each line is the RSS before the connections were opened.")
 }
 
 // metricsArgument explains, from the brackets, what set each limit.
@@ -366,7 +367,8 @@ func (r *renderer) taskTypes() {
 		r.p(fmt.Sprintf("Go's own answer sits between the columns: %s runs sync-looking code on a runtime that parks goroutines instead of threads, and served %s rps at %s on %s threads.",
 			code("blocking-goroutine"), num(g.RPS.Median), g.Point.Label, count(verdict.FreshOf(g).Threads)))
 	}
-	r.chart(chartCPU, "CPU-bound throughput per configuration on 1 and 2 server cores: loops and workers against cores.")
+	r.chart(chartCPU, "CPU-bound throughput per configuration on 1 and 2 server cores, with the interval over repetitions; the red dashes mark the ideal on 2 cores, twice the configuration's 1-core rate. On this machine the second core is shared with the load generator.")
+	r.chart(chartFanout, "p50 latency of fan-out requests by configuration, with intervals; the red dashes mark the prediction: the sum of the waits for sequential calls, the largest wait for parallel ones.")
 }
 
 func agreement(t verdict.TaskRow) string {

@@ -93,15 +93,24 @@ type Scenario struct {
 	Skipped  string `json:"skipped,omitempty"` // why the scenario did not run
 }
 
-// Stat is a number over the repetitions: the median and the spread.
+// Stat is a number over the repetitions: the median, the spread, and the
+// interval that every comparison uses (see interval.go: the one definition).
 type Stat struct {
 	Median float64 `json:"median"`
 	Min    float64 `json:"min"`
 	Max    float64 `json:"max"`
 	N      int     `json:"n"`
+	// Lo and Hi bound the median: a 95 % bootstrap interval with at least
+	// BootstrapMinReps repetitions (Kind "ci95"), the [min–max] range with
+	// fewer (Kind "range"). A file written before intervals existed has no
+	// Kind; Interval then falls back to the range.
+	Lo   float64 `json:"lo"`
+	Hi   float64 `json:"hi"`
+	Kind string  `json:"kind,omitempty"`
 }
 
-// Of summarises xs (NaNs dropped). An empty input gives N = 0 and zeros.
+// Of summarises xs (NaNs and infinities dropped): median, range, and the
+// interval of the median. An empty input gives N = 0 and zeros.
 func Of(xs []float64) Stat {
 	var v []float64
 	for _, x := range xs {
@@ -113,11 +122,9 @@ func Of(xs []float64) Stat {
 		return Stat{}
 	}
 	sort.Float64s(v)
-	med := v[len(v)/2]
-	if len(v)%2 == 0 {
-		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
-	}
-	return Stat{Median: med, Min: v[0], Max: v[len(v)-1], N: len(v)}
+	s := Stat{Median: median(v), Min: v[0], Max: v[len(v)-1], N: len(v)}
+	s.Lo, s.Hi, s.Kind = medianInterval(v)
+	return s
 }
 
 // Row is one (configuration, point) of a scenario, over its repetitions.
@@ -163,10 +170,22 @@ type Row struct {
 	ServerCPUs string   `json:"server_cpus,omitempty"` // taskset list the server ran on
 	Notes      []string `json:"notes,omitempty"`       // caveats and per-repetition failures
 
+	// LOverC is the measured concurrency L ÷ the offered concurrency c
+	// (connections × pipeline depth) of a closed-loop row; null elsewhere.
+	// Below WindowLOverCMin the window was too short for the latency.
+	LOverC *Stat `json:"l_over_c,omitempty"`
+	// Flags are the gate's findings (gate.go): FlagErrors, FlagWindow,
+	// FlagSaturated. A flagged row is shown but never decides a verdict.
+	Flags []string `json:"flags,omitempty"`
+
 	Reps []Rep `json:"reps"`
 	// Prevented says what a machine limit stopped this row from measuring
 	// (the nofile cap, for instance); the row then has no repetitions.
 	Prevented string `json:"prevented,omitempty"`
+	// NotInstalled says what a real stack needs that this machine lacks
+	// (procman.ErrNotInstalled); the row then has no repetitions. Such rows
+	// are kept, never silently dropped, and read "not installed".
+	NotInstalled string `json:"not_installed,omitempty"`
 }
 
 // ServerUse is the server tree's resource use, summarised over repetitions.

@@ -97,7 +97,7 @@ func (r *runner) calibrate(ctx context.Context) {
 		return
 	}
 	ref := catalog.Config{Name: "stripped-reference", Binary: "stripped"}
-	srv, err := startServer(ctx, r.o.BinDir, ref, r.o.ServerCPUs, "")
+	srv, err := r.startServer(ctx, ref, r.o.ServerCPUs, "")
 	if err != nil {
 		c.LoadgenCeilingRef = "not measured: " + err.Error()
 		return
@@ -108,18 +108,37 @@ func (r *runner) calibrate(ctx context.Context) {
 	// compared with what the load generator can do pipelined.
 	r.ceiling = map[int]float64{}
 	c.LoadgenCeilingByPipeline = map[string]float64{}
+	var parts []string
 	for _, depth := range pipelineDepths() {
-		res, err := engine.Run(ctx, engine.Config{URL: srv.baseURL + "/plaintext", Conns: 64, Pipeline: depth, Duration: r.o.Measure}, nil)
+		res, err := engine.Run(ctx, engine.Config{URL: srv.BaseURL + "/plaintext", Conns: 64, Pipeline: depth, Duration: r.calibrationWindow()}, nil)
 		if err != nil {
 			c.LoadgenCeilingRef = "not measured: " + err.Error()
 			return
 		}
 		r.ceiling[depth] = res.RPS
 		c.LoadgenCeilingByPipeline[strconv.Itoa(depth)] = res.RPS
+		parts = append(parts, fmt.Sprintf("%s rps at pipeline depth %d", thousands(res.RPS), depth))
 	}
 	c.LoadgenCeilingRPS = r.ceiling[1]
 	c.LoadgenCeilingRef = fmt.Sprintf("fast engine, c=64, /plaintext on the stripped reference responder (server CPUs %s, load CPUs %s)", r.o.ServerCPUs, r.o.LoadCPUs)
-	r.logf("calibration: loadgen ceiling %v rps by pipeline depth; /cpu?work=%d costs %.3f ms", c.LoadgenCeilingByPipeline, catalog.CPUWork, c.CPUMsPerRequest)
+	r.logf("calibration: the load generator's ceiling is %s; one /cpu?work=%d costs %.3f ms", strings.Join(parts, ", "), catalog.CPUWork, c.CPUMsPerRequest)
+}
+
+// calibrationWindow is the ceiling measurement's window: the base window,
+// at most a second.
+func (r *runner) calibrationWindow() time.Duration { return min(r.o.Measure, time.Second) }
+
+// thousands formats a count with thin separators: 116963 → "116,963".
+func thousands(x float64) string {
+	s := strconv.FormatInt(int64(x+0.5), 10)
+	var b strings.Builder
+	for i, ch := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(ch)
+	}
+	return b.String()
 }
 
 // pipelineDepths lists the pipeline depths the catalog uses, 1 included.

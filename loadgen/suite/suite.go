@@ -12,7 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -41,10 +41,32 @@ type Options struct {
 	// it pinned itself to LoadCPUs); empty means ServerCPUs and LoadCPUs.
 	MachineCPUs string
 	Targets     map[string]string // external mode: config name → base URL
-	Warmup      time.Duration
-	Measure     time.Duration
-	Command     string    // the command line, recorded for reproduction
-	Progress    io.Writer // progress lines; nil for none
+	// Warmup and Measure are the base warm-up and window of a point. A
+	// point whose expected latency is long gets a longer window (window.go),
+	// so that its measured concurrency L reaches 0.9 c.
+	Warmup  time.Duration
+	Measure time.Duration
+	// Budget bounds the run's planned time: headline points stop adding
+	// repetitions when the plan would pass it (default 20 min, -quick 90 s).
+	Budget time.Duration
+	// PlanOnly prints the plan and returns without measuring.
+	PlanOnly bool
+	Command  string    // the command line, recorded for reproduction
+	Progress io.Writer // progress lines; nil for none
+	// Measurer, when set, replaces the local engine run of a load point
+	// (swarm mode: a distributed run). It gets the full URL, the point and
+	// the window, and returns the repetition; the suite still samples the
+	// server and runs the canary.
+	Measurer Measurer
+}
+
+// Measurer measures one repetition of a load point at url (the point's
+// target included) with the given window.
+type Measurer func(ctx context.Context, url string, p catalog.Point, w Window) (results.Rep, error)
+
+// Window is one measurement's warm-up and measured window.
+type Window struct {
+	Warmup, Measure time.Duration
 }
 
 func (o *Options) defaults() {
@@ -66,6 +88,12 @@ func (o *Options) defaults() {
 			o.Measure = 600 * time.Millisecond
 		}
 	}
+	if o.Budget <= 0 {
+		o.Budget = 20 * time.Minute
+		if o.Quick {
+			o.Budget = 90 * time.Second
+		}
+	}
 }
 
 // DefaultCPUs splits the CPUs this process may use: the first half to the
@@ -85,15 +113,19 @@ func DefaultCPUs() (server, load string) {
 // runner holds one run's state. It is used from the calling goroutine,
 // except procs, which the interrupt path also reads under procsMu.
 type runner struct {
-	o        Options
-	file     *results.File
-	dep      string          // dependency host:port
-	ceiling  map[int]float64 // pipeline depth → the load generator's ceiling
-	cpuMs    float64
-	started  time.Time
-	done     int // measurements finished, for the ETA
-	total    int
-	measured time.Duration
+	o       Options
+	root    string // repository root: where stacks run from
+	file    *results.File
+	dep     string          // dependency host:port
+	ceiling map[int]float64 // pipeline depth → the load generator's ceiling
+	cpuMs   float64
+	started time.Time
+	done    int // measurements finished
+	plan    *plan
+	// windows holds a row's window where the first repetition showed that
+	// the planned one was too short for its latency (key: scenario, config,
+	// label).
+	windows map[string]Window
 
 	// failures are what went wrong without stopping the run (a dead
 	// target, a skipped scenario, a failed repetition): Run reports them as
@@ -126,7 +158,7 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		}
 	}
 	nofile, _ := limits.RaiseNofile()
-	r := &runner{o: o, started: time.Now()}
+	r := &runner{o: o, started: time.Now(), root: repoRoot(o.BinDir), windows: map[string]Window{}}
 	r.file = &results.File{
 		Schema:      results.SchemaVersion,
 		Environment: collectEnv(o, nofile),
@@ -135,17 +167,25 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	}
 	defer r.stopAll()
 
-	for _, sc := range scs {
-		r.total += r.measurements(sc)
+	// The plan: every measurement, its window, and the time it should take.
+	r.cpuMs = calibrationGuessMs
+	r.plan = r.makePlan(scs)
+	r.plan.print(r.logf, o)
+	r.file.Environment.Notes = append(r.file.Environment.Notes, r.plan.notes(o)...)
+	if o.PlanOnly {
+		return r.file, nil
 	}
 	if !external {
-		dep, err := startServer(ctx, o.BinDir, catalog.Dependency, o.LoadCPUs, "")
+		dep, err := r.startServer(ctx, catalog.Dependency, o.LoadCPUs, "")
 		if err != nil {
 			return nil, fmt.Errorf("dependency: %w", err)
 		}
 		r.track(dep)
-		r.dep = dep.addr
+		r.dep = dep.Addr
 		r.file.Environment.Affinity["dependency"] = o.LoadCPUs
+		r.file.Environment.Notes = append(r.file.Environment.Notes, fmt.Sprintf(
+			"the fan-out dependency charges an emulated WAN handshake of %d ms to the first request of every new connection (-emulate-connect-ms): pooled calls pay it once per connection, conn=new calls on every call",
+			catalog.EmulatedHandshakeMs))
 	}
 	r.calibrate(ctx)
 
@@ -245,6 +285,15 @@ func (r *runner) stopServers(srvs []*server) {
 	}
 }
 
+// config looks a configuration up; a name the catalog lacks (a stack whose
+// configuration is not there) becomes a stack that is not installed.
+func config(name string) catalog.Config {
+	if c, ok := catalog.ConfigByName(name); ok {
+		return c
+	}
+	return catalog.Config{Name: name, Kind: catalog.KindStack, Requires: []string{"a catalog configuration named " + name}}
+}
+
 // points returns the scenario's points for this run (-quick keeps fewer;
 // external mode cannot change a target's CPUs and keeps single-CPU points).
 func (r *runner) points(sc catalog.Scenario) []catalog.Point {
@@ -274,25 +323,12 @@ func contains(xs []string, x string) bool {
 func (r *runner) configs(sc catalog.Scenario) []catalog.Config {
 	var out []catalog.Config
 	for _, n := range sc.Configs {
-		c, _ := catalog.ConfigByName(n)
 		if len(r.o.Targets) > 0 && r.o.Targets[n] == "" {
 			continue
 		}
-		out = append(out, c)
+		out = append(out, config(n))
 	}
 	return out
-}
-
-func (r *runner) measurements(sc catalog.Scenario) int {
-	n := 0
-	for _, p := range r.points(sc) {
-		for _, c := range r.configs(sc) {
-			if sc.Runs(c.Name, p) {
-				n += r.o.Reps
-			}
-		}
-	}
-	return n
 }
 
 // serverCPUs returns the taskset list for a point: the default server CPUs,
@@ -317,8 +353,10 @@ func (r *runner) serverCPUs(p catalog.Point) (string, string) {
 }
 
 // runScenario measures every (config, point) of sc. For each point it
-// starts every configuration's server, then runs the repetitions
-// interleaved across configurations (A B C A B C), then stops them all.
+// starts every configuration that runs it, then runs the repetitions
+// interleaved across configurations (A B C A B C), then stops them all. A
+// headline point's rows go on repeating, still interleaved, until their
+// median is pinned down (results.NeedsMoreReps) or the budget says stop.
 func (r *runner) runScenario(ctx context.Context, sc catalog.Scenario) results.Scenario {
 	out := results.Scenario{Name: sc.Name, Title: sc.Title, Question: sc.Question, Claims: sc.Claims}
 	cfgs := r.configs(sc)
@@ -326,70 +364,78 @@ func (r *runner) runScenario(ctx context.Context, sc catalog.Scenario) results.S
 		out.Skipped = "no target for any of its configurations"
 		return out
 	}
+	rows := map[string]*results.Row{}
+	var order []string
+	rowOf := func(cfg catalog.Config, p catalog.Point, cpus string, external bool) *results.Row {
+		key := cfg.Name + "\x00" + p.Label
+		row := rows[key]
+		if row == nil {
+			row = r.newRow(sc, cfg, p, cpus, external)
+			rows[key] = row
+			order = append(order, key)
+		}
+		return row
+	}
 	// Fresh servers for every point: the Go runtime keeps the threads and
 	// the heap a busier point grew, so a server reused across points would
 	// carry one point's footprint into the next one's threads and RSS.
-	type group struct {
-		cpus, note string
-		points     []catalog.Point
-	}
-	var groups []*group
 	for _, p := range r.points(sc) {
-		cpus, note := r.serverCPUs(p)
-		groups = append(groups, &group{cpus: cpus, note: note, points: []catalog.Point{p}})
-	}
-	rows := map[string]*results.Row{}
-	var order []string
-	for _, g := range groups {
 		if ctx.Err() != nil {
 			break
 		}
-		srvs, err := r.servers(ctx, cfgs, g.cpus)
-		if err != nil || len(srvs) == 0 {
-			if err == nil {
-				err = errors.New("no configuration of it could be reached")
+		cpus, note := r.serverCPUs(p)
+		var want []catalog.Config
+		for _, c := range cfgs {
+			if sc.Runs(c.Name, p) {
+				want = append(want, c)
 			}
-			out.Skipped = err.Error()
-			r.failures = append(r.failures, fmt.Sprintf("scenario %s skipped: %v", sc.Name, err))
-			r.logf("suite: %s: %v", sc.Name, err)
-			break
 		}
-		for rep := 0; rep < r.o.Reps && ctx.Err() == nil; rep++ {
-			for _, p := range g.points {
-				for _, srv := range srvs {
-					if !sc.Runs(srv.cfg.Name, p) || ctx.Err() != nil {
-						continue
-					}
-					key := srv.cfg.Name + "\x00" + p.Label
-					row := rows[key]
-					if row == nil {
-						row = r.newRow(sc, srv, p, g.cpus)
-						if g.note != "" {
-							row.Notes = append(row.Notes, g.note)
-						}
-						rows[key] = row
-						order = append(order, key)
-					}
-					if row.Prevented != "" {
-						continue
-					}
-					t0 := time.Now()
-					rp, err := r.measure(ctx, sc, srv, p)
-					if err != nil {
-						if errors.Is(err, errPrevented) {
-							row.Prevented = err.Error()
-						} else if ctx.Err() == nil {
-							row.Notes = append(row.Notes, fmt.Sprintf("rep %d: %v", rep+1, err))
-							r.failures = append(r.failures, fmt.Sprintf("%s %s %s rep %d: %v", sc.Name, srv.cfg.Name, p.Label, rep+1, err))
-						}
-						r.done++
-						continue
-					}
-					row.Reps = append(row.Reps, rp)
-					r.done++
-					r.measured += time.Since(t0)
-					r.progress(sc, srv.cfg.Name, p, rep, rp)
+		srvs := r.servers(ctx, sc, p, want, cpus, func(c catalog.Config, why string, notInstalled bool) {
+			row := rowOf(c, p, cpus, len(r.o.Targets) > 0)
+			if notInstalled {
+				row.NotInstalled = why
+			} else {
+				row.Notes = append(row.Notes, why)
+			}
+		})
+		active := func(srv *server, rep int) bool {
+			row := rowOf(srv.cfg, p, cpus, srv.external())
+			if row.Prevented != "" || srv.Exited() {
+				return false
+			}
+			if rep < r.baseReps() {
+				return true
+			}
+			return r.wantsMore(sc, p, row, rep)
+		}
+		for rep := 0; rep < results.HeadlineMaxReps && ctx.Err() == nil; rep++ {
+			ran := false
+			for _, srv := range srvs {
+				if ctx.Err() != nil || !active(srv, rep) {
+					continue
 				}
+				ran = true
+				row := rowOf(srv.cfg, p, cpus, srv.external())
+				if note != "" && len(row.Reps) == 0 && !containsStr(row.Notes, note) {
+					row.Notes = append(row.Notes, note)
+				}
+				rp, w, err := r.measureRow(ctx, sc, srv, p, row)
+				r.done++
+				r.plan.spent(sc.Name, w)
+				if err != nil {
+					if errors.Is(err, errPrevented) {
+						row.Prevented = err.Error()
+					} else if ctx.Err() == nil {
+						row.Notes = append(row.Notes, fmt.Sprintf("rep %d: %v", rep+1, err))
+						r.failures = append(r.failures, fmt.Sprintf("%s %s %s rep %d: %v", sc.Name, srv.cfg.Name, p.Label, rep+1, err))
+					}
+					continue
+				}
+				row.Reps = append(row.Reps, rp)
+				r.progress(sc, srv.cfg.Name, p, len(row.Reps), rp)
+			}
+			if !ran {
+				break
 			}
 		}
 		if len(r.o.Targets) == 0 {
@@ -404,58 +450,137 @@ func (r *runner) runScenario(ctx context.Context, sc catalog.Scenario) results.S
 	return out
 }
 
-func (r *runner) progress(sc catalog.Scenario, cfg string, p catalog.Point, rep int, rp results.Rep) {
-	eta := "?"
-	if r.done > 0 {
-		left := time.Duration(float64(time.Since(r.started)) / float64(r.done) * float64(r.total-r.done))
-		eta = left.Round(time.Second).String()
+func containsStr(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
 	}
+	return false
+}
+
+// baseReps is the repetition count of every point.
+func (r *runner) baseReps() int { return r.o.Reps }
+
+// wantsMore decides a headline row's next repetition: while its settle
+// metric's median is not pinned down (results.NeedsMoreReps), unless the
+// run is quick, the row's window is long (its extra repetitions would not
+// fit), or the plan's budget is spent.
+func (r *runner) wantsMore(sc catalog.Scenario, p catalog.Point, row *results.Row, rep int) bool {
+	if r.o.Quick || !sc.IsHeadline(p) || len(row.Reps) < rep {
+		return false
+	}
+	if cfg, ok := catalog.ConfigByName(row.Config); ok && cfg.Kind == catalog.KindStack {
+		return false // real stacks keep the base count: the budget goes to the twins' headline points
+	}
+	w := r.windowFor(sc, config(row.Config), p)
+	if w.Warmup+w.Measure > maxHeadlineWindow {
+		addNote(row, fmt.Sprintf("headline point kept at %d repetitions: its %s window is too long for more in the budget", len(row.Reps), w.Measure))
+		return false
+	}
+	if !results.NeedsMoreReps(settleValues(sc, row)) {
+		return false
+	}
+	if !r.plan.affords(time.Since(r.started), w) {
+		addNote(row, fmt.Sprintf("headline point stopped at %d repetitions: the run's %s budget was spent", len(row.Reps), r.o.Budget))
+		return false
+	}
+	return true
+}
+
+func addNote(row *results.Row, n string) {
+	if !containsStr(row.Notes, n) {
+		row.Notes = append(row.Notes, n)
+	}
+}
+
+// settleValues are a row's per-repetition values of its scenario's settle
+// metric.
+func settleValues(sc catalog.Scenario, row *results.Row) []float64 {
+	var xs []float64
+	for _, rp := range row.Reps {
+		switch sc.SettleMetric() {
+		case catalog.SettleP50:
+			xs = append(xs, rp.P50Ms)
+		case catalog.SettleCanaryP99:
+			var c engine.Result
+			if len(rp.Canary) > 0 && json.Unmarshal(rp.Canary, &c) == nil && c.Latency.P99 != nil {
+				xs = append(xs, *c.Latency.P99)
+			}
+		case catalog.SettleRSSPerConn:
+			if ir := rp.Idle; ir != nil && ir.Held > 0 {
+				xs = append(xs, float64(ir.RSSHeld-ir.RSSBefore)/float64(ir.Held))
+			}
+		default:
+			xs = append(xs, rp.RPS)
+		}
+	}
+	return xs
+}
+
+func (r *runner) progress(sc catalog.Scenario, cfg string, p catalog.Point, rep int, rp results.Rep) {
 	what := fmt.Sprintf("%.0f rps, p99 %.1f ms, errors %d", rp.RPS, rp.P99Ms, rp.Errors)
 	if rp.Idle != nil {
 		what = fmt.Sprintf("held %d, rss %.1f MiB, probe p99 %.1f ms", rp.Idle.Held, float64(rp.Idle.RSSHeld)/(1<<20), rp.Idle.ProbeP99Ms)
 	}
-	r.logf("  [%d/%d] %s %s %s rep %d/%d: %s (ETA %s)", r.done, r.total, sc.Name, cfg, p.Label, rep+1, r.o.Reps, what, eta)
+	r.logf("  [%d/%d] %s %s %s rep %d: %s (ETA %s)", r.done, r.plan.measurements, sc.Name, cfg, p.Label, rep, what, r.plan.eta(time.Since(r.started)))
 }
 
-// servers starts (or, in external mode, looks up) the configurations.
-func (r *runner) servers(ctx context.Context, cfgs []catalog.Config, cpus string) ([]*server, error) {
+// servers starts (or, in external mode, reaches) the configurations. A
+// configuration that cannot start costs its own rows, not the scenario's:
+// report says why (notInstalled: its requirements are missing).
+func (r *runner) servers(ctx context.Context, sc catalog.Scenario, p catalog.Point, cfgs []catalog.Config, cpus string,
+	report func(c catalog.Config, why string, notInstalled bool)) []*server {
 	var out []*server
 	for _, c := range cfgs {
+		if ctx.Err() != nil {
+			break
+		}
 		if len(r.o.Targets) > 0 {
-			u := strings.TrimRight(r.o.Targets[c.Name], "/")
-			pu, err := url.Parse(u)
-			if err != nil || pu.Host == "" {
-				return out, fmt.Errorf("target %s: bad URL %q", c.Name, u)
-			}
-			s := &server{cfg: c, baseURL: u, addr: pu.Host}
-			if err := waitReady(ctx, u, 60*time.Second, nil); err != nil {
-				// One dead target costs its own rows, not the scenario's.
-				r.failures = append(r.failures, fmt.Sprintf("target %s (%s): %v", c.Name, u, err))
+			s, err := reach(ctx, c, r.o.Targets[c.Name])
+			if err != nil {
+				r.failures = append(r.failures, fmt.Sprintf("target %s (%s): %v", c.Name, r.o.Targets[c.Name], err))
+				report(c, "target: "+err.Error(), false)
 				continue
 			}
 			out = append(out, s)
 			continue
 		}
-		s, err := startServer(ctx, r.o.BinDir, c, cpus, r.dep)
+		t0 := time.Now()
+		s, err := r.startServer(ctx, c, cpus, r.dep)
+		r.plan.started(c, time.Since(t0))
 		if err != nil {
-			r.stopServers(out)
-			return nil, err
+			if isNotInstalled(err) {
+				report(c, err.Error(), true)
+				continue
+			}
+			if ctx.Err() == nil {
+				r.failures = append(r.failures, fmt.Sprintf("%s %s: %v", sc.Name, c.Name, err))
+				r.logf("suite: %s %s: did not start: %v", sc.Name, c.Name, err)
+				report(c, "did not start: "+firstLine(err.Error()), false)
+			}
+			continue
 		}
 		r.track(s)
 		out = append(out, s)
 		r.file.Environment.Affinity[c.Name] = cpus
 	}
 	for _, s := range out {
-		if snap, err := s.snapshot(ctx); err == nil && snap.GOMAXPROCS > 0 {
-			r.file.Environment.GOMAXPROCS[s.cfg.Name] = snap.GOMAXPROCS
-		} else if s.cmd != nil {
-			// /proc does not know GOMAXPROCS; ask the server.
-			if st, err := (&server{baseURL: s.baseURL, cfg: s.cfg}).snapshot(ctx); err == nil {
-				r.file.Environment.GOMAXPROCS[s.cfg.Name] = st.GOMAXPROCS
-			}
+		if c := s.cfg; c.Kind == catalog.KindStack {
+			continue // /proc does not know a runtime's GOMAXPROCS, and stacks have no /stats
+		}
+		if st, err := s.Stats(ctx); err == nil && st.GOMAXPROCS > 0 {
+			r.file.Environment.GOMAXPROCS[s.cfg.Name] = st.GOMAXPROCS
 		}
 	}
-	return out, nil
+	return out
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 var errPrevented = errors.New("prevented")
@@ -465,43 +590,89 @@ var errPrevented = errors.New("prevented")
 // results file and the report still hold everything that was measured.
 var ErrIncomplete = errors.New("suite finished with failures")
 
-// measure runs one repetition of one (config, point).
-func (r *runner) measure(ctx context.Context, sc catalog.Scenario, srv *server, p catalog.Point) (results.Rep, error) {
+// measureRow runs one repetition of a row with its window. When the first
+// repetition of a closed-loop row shows the window too short for the
+// latency (L < 0.9 c), it lengthens the row's window from the measured
+// throughput and measures that repetition again, once.
+func (r *runner) measureRow(ctx context.Context, sc catalog.Scenario, srv *server, p catalog.Point, row *results.Row) (results.Rep, Window, error) {
+	key := sc.Name + "\x00" + srv.cfg.Name + "\x00" + p.Label
+	w, ok := r.windows[key]
+	if !ok {
+		w = r.windowFor(sc, srv.cfg, p)
+	}
+	rp, err := r.measure(ctx, sc, srv, p, w)
+	if err != nil || sc.Kind != catalog.KindLoad || len(row.Reps) > 0 || ok {
+		return rp, w, err
+	}
+	c := float64(p.Conns * max(p.Pipeline, 1))
+	if l := rp.RPS * rp.MeanMs / 1000; c > 0 && l < results.WindowLOverCMin*c {
+		longer, fits := r.lengthen(w, c, rp.RPS)
+		r.windows[key] = longer
+		if !fits || longer.Measure <= w.Measure {
+			addNote(row, fmt.Sprintf("window %s is the longest the budget allows; L = %.0f of c = %.0f", longer.Measure, l, c))
+			return rp, w, nil
+		}
+		addNote(row, fmt.Sprintf("window lengthened from %s to %s: the first repetition's L = %.0f was under 0.9 c = %.0f (latency ≈ %s); it was measured again",
+			w.Measure, longer.Measure, l, c, (time.Duration(c/math.Max(rp.RPS, 1e-9)*1e9)).Round(time.Millisecond)))
+		r.plan.spent(sc.Name, w)
+		rp, err = r.measure(ctx, sc, srv, p, longer)
+		return rp, longer, err
+	}
+	return rp, w, nil
+}
+
+// measure runs one repetition of one (config, point) with window w.
+func (r *runner) measure(ctx context.Context, sc catalog.Scenario, srv *server, p catalog.Point, w Window) (results.Rep, error) {
 	if sc.Kind == catalog.KindIdle {
 		return r.measureIdle(ctx, srv, p)
 	}
-	base := engine.Config{URL: srv.baseURL + p.Target, Conns: p.Conns, Pipeline: max(p.Pipeline, 1), Timeout: 30 * time.Second}
+	if sc.Kind == catalog.KindOutbound {
+		return results.Rep{}, fmt.Errorf("%w: outbound scenarios run a client, not a server", errPrevented)
+	}
 	if err := engine.CheckConns(p.Conns + 64); err != nil {
 		return results.Rep{}, fmt.Errorf("%w: %v", errPrevented, err)
 	}
-	// The warm-up runs on the measurement's own connections (engine
-	// Warmup): the measured window starts in steady state, not with a ramp.
-	main := base
-	main.Warmup, main.Duration = r.o.Warmup, r.o.Measure
-	sm := startSampling(ctx, srv, r.o.Warmup)
+	sm := srv.Sample(ctx, w.Warmup)
 	var canary *engine.Result
 	var cwg sync.WaitGroup
 	if sc.Canary {
 		cwg.Add(1)
 		go func() {
 			defer cwg.Done()
-			canary, _ = engine.Run(ctx, engine.Config{URL: srv.baseURL + "/plaintext", Conns: 2, MaxConns: 64,
-				Rate: catalog.CanaryRate, Warmup: r.o.Warmup, Duration: r.o.Measure, Timeout: 30 * time.Second}, nil)
+			canary, _ = engine.Run(ctx, engine.Config{URL: srv.BaseURL + "/plaintext", Conns: 2, MaxConns: 64,
+				Rate: catalog.CanaryRate, Warmup: w.Warmup, Duration: w.Measure, Timeout: 30 * time.Second}, nil)
 		}()
 	}
-	cpu0 := selfCPU()
-	t0 := time.Now()
-	res, err := engine.Run(ctx, main, nil)
-	wall := time.Since(t0)
-	cpu := selfCPU() - cpu0
-	cwg.Wait()
-	srvUse := sm.finish(ctx)
+	var rp results.Rep
+	var err error
+	if r.o.Measurer != nil {
+		rp, err = r.o.Measurer(ctx, srv.BaseURL+p.Target, p, w)
+		cwg.Wait()
+		if srvUse := sm.Finish(ctx); err == nil {
+			rp.Server = sampleOf(srvUse)
+		}
+	} else {
+		// The warm-up runs on the measurement's own connections (engine
+		// Warmup): the measured window starts in steady state, not with a ramp.
+		cfg := engine.Config{URL: srv.BaseURL + p.Target, Conns: p.Conns, Pipeline: max(p.Pipeline, 1), Timeout: 30 * time.Second,
+			Warmup: w.Warmup, Duration: w.Measure}
+		cpu0 := selfCPU()
+		t0 := time.Now()
+		var res *engine.Result
+		res, err = engine.Run(ctx, cfg, nil)
+		wall := time.Since(t0)
+		cpu := selfCPU() - cpu0
+		cwg.Wait()
+		srvUse := sm.Finish(ctx)
+		if err == nil {
+			rp = repOf(res)
+			rp.Server = sampleOf(srvUse)
+			rp.LoadgenCPU = cpu.Seconds() / wall.Seconds() / float64(runtime.GOMAXPROCS(0))
+		}
+	}
 	if err != nil {
 		return results.Rep{}, err
 	}
-	rp := repOf(res)
-	rp.Server = srvUse
-	rp.LoadgenCPU = cpu.Seconds() / wall.Seconds() / float64(runtime.GOMAXPROCS(0))
 	if canary != nil {
 		rp.Canary, _ = json.Marshal(canary)
 	}
@@ -515,7 +686,7 @@ func (r *runner) measure(ctx context.Context, sc catalog.Scenario, srv *server, 
 // settle waits until the server answers /plaintext again: after a load
 // that left work queued (a blocked loop), the next measurement starts clean.
 func (r *runner) settle(ctx context.Context, srv *server) error {
-	if err := waitReady(ctx, srv.baseURL, 60*time.Second, srv.done); err != nil {
+	if err := srv.WaitReady(ctx); err != nil {
 		return fmt.Errorf("server did not recover after the load: %w", err)
 	}
 	return nil
@@ -544,23 +715,22 @@ func (r *runner) measureIdle(ctx context.Context, srv *server, p catalog.Point) 
 	if err := engine.CheckConns(p.Idle + 64); err != nil {
 		return results.Rep{}, fmt.Errorf("%w: %v", errPrevented, err)
 	}
-	runtime.GC()
-	before, err := srv.snapshot(ctx)
+	before, err := srv.Snapshot(ctx)
 	if err != nil {
 		return results.Rep{}, err
 	}
 	t0 := time.Now()
-	conns, err := holdIdle(ctx, srv.addr, p.Target, p.Idle)
+	conns, err := holdIdle(ctx, srv.Addr, p.Target, p.Idle)
 	ir := &results.IdleRep{Held: len(conns), RSSBefore: before.RSSBytes, OpenS: time.Since(t0).Seconds()}
 	if err != nil {
 		ir.Error = err.Error()
 	}
 	time.Sleep(200 * time.Millisecond) // let the server finish accepting before reading its memory
-	held, serr := srv.snapshot(ctx)
+	held, serr := srv.Snapshot(ctx)
 	if serr == nil {
 		ir.RSSHeld, ir.ThreadsHeld = held.RSSBytes, held.Threads
 	}
-	ir.ProbeP50Ms, ir.ProbeP99Ms, err = probe(ctx, srv.addr, p.Target, 100)
+	ir.ProbeP50Ms, ir.ProbeP99Ms, err = probe(ctx, srv.Addr, p.Target, 100)
 	if err != nil && ir.Error == "" {
 		ir.Error = "probe: " + err.Error()
 	}

@@ -17,16 +17,19 @@ const (
 	saturatedCeiling = 0.90
 )
 
-func (r *runner) newRow(sc catalog.Scenario, srv *server, p catalog.Point, cpus string) *results.Row {
-	row := &results.Row{Scenario: sc.Name, Config: srv.cfg.Name, Model: srv.cfg.Model, Style: srv.cfg.Style, Twin: srv.cfg.Twin,
+func (r *runner) newRow(sc catalog.Scenario, cfg catalog.Config, p catalog.Point, cpus string, external bool) *results.Row {
+	row := &results.Row{Scenario: sc.Name, Config: cfg.Name, Model: cfg.Model, Style: cfg.Style, Twin: cfg.Twin,
 		Point: p, LoadModel: engine.ClosedLoop, ServerCPUs: cpus}
-	if sc.Kind == catalog.KindIdle {
+	switch sc.Kind {
+	case catalog.KindIdle:
 		row.LoadModel = "idle"
+	case catalog.KindOutbound:
+		row.LoadModel = "outbound"
 	}
-	if srv.cmd == nil {
+	if external {
 		row.ServerCPUs = "" // the target's own business
 	}
-	row.LittleBoundRPS, row.LittleFormula = LittleBound(srv.cfg, p, r.cpuMs, len(parseCPUList(cpus)))
+	row.LittleBoundRPS, row.LittleFormula = LittleBound(cfg, p, r.cpuMs, len(parseCPUList(cpus)))
 	return row
 }
 
@@ -48,13 +51,24 @@ func LittleBound(c catalog.Config, p catalog.Point, cpuMs float64, serverCPUs in
 		b := float64(par) / (cpuMs / 1000)
 		return &b, fmt.Sprintf("%d CPU(s) ÷ %.3f ms of CPU per request", par, cpuMs)
 	case p.Ms > 0 && p.Conns > 0:
-		wait := float64(p.Ms)
+		wait := float64(p.WaitSum())
 		what := fmt.Sprintf("%d ms wait", p.Ms)
-		if p.Calls > 0 && p.Mode == "seq" {
-			wait = float64(p.Calls * p.Ms)
+		switch {
+		case p.Calls > 0 && p.Mode == "seq" && len(p.Waits) > 0:
+			what = fmt.Sprintf("%d ms of sequential waits %v", p.WaitSum(), p.Waits)
+		case p.Calls > 0 && p.Mode == "seq":
 			what = fmt.Sprintf("%d×%d ms sequential waits", p.Calls, p.Ms)
-		} else if p.Calls > 0 {
+		case p.Calls > 0:
 			what = fmt.Sprintf("%d ms (the largest of %d parallel waits)", p.Ms, p.Calls)
+		}
+		if p.ConnNew {
+			// each call also pays the dependency's emulated handshake
+			n := 1
+			if p.Mode == "seq" {
+				n = p.Calls
+			}
+			wait += float64(n * catalog.EmulatedHandshakeMs)
+			what += fmt.Sprintf(" + %d emulated %d ms handshake(s)", n, catalog.EmulatedHandshakeMs)
 		}
 		n := p.Conns
 		limit := fmt.Sprintf("c=%d", p.Conns)

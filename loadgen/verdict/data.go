@@ -11,11 +11,6 @@ import (
 // data looks rows up in a results file and says why one is missing.
 type data struct{ f *results.File }
 
-// missing is the reason a number could not be measured.
-type missing string
-
-func (m missing) Error() string { return string(m) }
-
 // scenario returns the named scenario, or why it has no rows.
 func (d data) scenario(name string) (*results.Scenario, error) {
 	if d.f == nil {
@@ -58,6 +53,28 @@ func (d data) row(scn, cfg, label string) (*results.Row, error) {
 		return r, nil
 	}
 	return nil, missing(fmt.Sprintf("%s has no row for %s at %s", scn, cfg, label))
+}
+
+// get is row, gated: a measured row that cannot support a verdict (its
+// errors, a closed-loop window too short for its latency) comes back with
+// a gated error, which makes the claim inconclusive.
+func (d data) get(scn, cfg, label string) (*results.Row, error) {
+	r, err := d.row(scn, cfg, label)
+	if err != nil {
+		return nil, err
+	}
+	if err := usable(r); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// usable is nil when r can decide a verdict, a gated error otherwise.
+func usable(r *results.Row) error {
+	if why := r.Gate(); why != "" {
+		return gated(fmt.Sprintf("%s %s at %s: %s", r.Scenario, r.Config, r.Point.Label, why))
+	}
+	return nil
 }
 
 // rows returns the measured rows of scenario scn for cfg, by ascending
@@ -142,15 +159,6 @@ func ConfigsIn(f *results.File, scn string) []string {
 	}
 	sort.Strings(rest)
 	return append(out, rest...)
-}
-
-// config returns the catalog configuration named by a row, or one built from
-// the row's own fields when the catalog no longer has it.
-func config(r *results.Row) catalog.Config {
-	if c, ok := catalog.ConfigByName(r.Config); ok {
-		return c
-	}
-	return catalog.Config{Name: r.Config, Model: r.Model, Style: r.Style, Twin: r.Twin}
 }
 
 // waitMs is the io-wait scenario's wait per request in milliseconds, from

@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -106,9 +107,11 @@ func Bytes(x float64) string {
 	}
 }
 
-// Stat formats a statistic as "median unit [min–max]". The bracket is left
-// out when there was one repetition or the spread rounds away; a Stat with
-// no values reads "–".
+// Stat formats a statistic as "median unit [lo–hi]": the interval of
+// results/interval.go, which with fewer than 6 repetitions is the
+// [min–max] range and with more the 95 % interval of the median, marked
+// "95% CI". The bracket is left out when there was one repetition or the
+// interval rounds away; a Stat with no values reads "–".
 func Stat(s results.Stat, unit string) string {
 	return StatWith(s, unit, Num)
 }
@@ -123,49 +126,49 @@ func StatWith(s results.Stat, unit string, f func(float64) string) string {
 		u = " " + unit
 	}
 	med := f(s.Median) + u
-	lo, hi := f(s.Min), f(s.Max)
-	if s.N <= 1 || lo == hi {
+	lo, hi := s.Interval()
+	l, h := f(lo), f(hi)
+	if s.N <= 1 || l == h {
 		return med
 	}
-	return med + " [" + lo + "–" + hi + "]"
-}
-
-// Derived statistics. A number computed from two rows has no repetitions of
-// its own; its spread is the widest combination of its inputs' minima and
-// maxima (interval arithmetic), which never understates it.
-
-func ratio(a, b results.Stat) results.Stat {
-	r := results.Stat{N: min(a.N, b.N)}
-	if b.Median != 0 {
-		r.Median = a.Median / b.Median
+	if s.IntervalKind() == results.KindCI95 {
+		return med + " [95% CI " + l + "–" + h + "]"
 	}
-	if b.Max > 0 && b.Min > 0 && a.Min >= 0 {
-		r.Min, r.Max = a.Min/b.Max, a.Max/b.Min
-	} else {
-		r.Min, r.Max = r.Median, r.Median
-	}
-	return r
+	return med + " [" + l + "–" + h + "]"
 }
 
-func plus(a, b results.Stat) results.Stat {
-	return results.Stat{Median: a.Median + b.Median, Min: a.Min + b.Min, Max: a.Max + b.Max, N: min(a.N, b.N)}
+// Interval formats a deciding figure with its interval named: "3.01×
+// (range 2.9×–3.1× over 3 reps)" or "3.01× (95% CI 2.9×–3.1×, 9 reps)".
+// f defaults to Num.
+func Interval(s results.Stat, unit string, f func(float64) string) string {
+	if f == nil {
+		f = Num
+	}
+	if s.N == 0 {
+		return "–"
+	}
+	u := ""
+	if unit != "" {
+		u = " " + unit
+	}
+	lo, hi := s.Interval()
+	med := f(s.Median) + u
+	if s.N <= 1 {
+		return med + " (one repetition: no spread)"
+	}
+	if s.IntervalKind() == results.KindCI95 {
+		return fmt.Sprintf("%s (95%% CI %s–%s%s, %d reps)", med, f(lo), f(hi), u, s.N)
+	}
+	return fmt.Sprintf("%s (range %s–%s%s over %d reps)", med, f(lo), f(hi), u, s.N)
 }
 
-// scale multiplies s by k > 0.
-func scale(s results.Stat, k float64) results.Stat {
-	return results.Stat{Median: s.Median * k, Min: s.Min * k, Max: s.Max * k, N: s.N}
-}
+// Derived statistics come from results (the one definition of an
+// interval); these names keep the claim files short.
+var (
+	ratio = results.Ratio
+	plus  = results.Sum
+	diff  = results.Diff
+	scale = results.Scale
+)
 
-// inverse is k ÷ s, for k > 0 and s > 0.
-func inverse(k float64, s results.Stat) results.Stat {
-	r := results.Stat{N: s.N}
-	if s.Median > 0 {
-		r.Median = k / s.Median
-	}
-	if s.Min > 0 && s.Max > 0 {
-		r.Min, r.Max = k/s.Max, k/s.Min
-	} else {
-		r.Min, r.Max = r.Median, r.Median
-	}
-	return r
-}
+func inverse(k float64, s results.Stat) results.Stat { return results.Inverse(k, s) }

@@ -20,9 +20,12 @@ type Cell struct {
 	Code, Server string // "sync" or "async"
 	Config       string
 	Label        string // the point: "calls=3 seq"
+	Scenario     string // where the row is: "code-x-server"
+	Real         bool   // a real stack (the Django cells), not a twin
 	SeedSays     string // the seed's result for this cell: the code's style
 	Row          *results.Row
 	Missing      string // why the cell was not measured ("" when it was)
+	Gated        string // why its row cannot decide (errors, a short window)
 
 	// Slots is the configured concurrency cap at this point (threads, pool
 	// threads, or the client's connections when nothing lower caps it), and
@@ -46,7 +49,9 @@ type Cell struct {
 }
 
 // Matches reports whether the computed behaviour is the seed's.
-func (c Cell) Matches() bool { return c.Missing == "" && strings.HasPrefix(c.BehavesAs, c.SeedSays) }
+func (c Cell) Matches() bool {
+	return c.Missing == "" && c.Gated == "" && strings.HasPrefix(c.BehavesAs, c.SeedSays)
+}
 
 // Cells computes the 2×2 from the code-x-server scenario, in the order
 // (sync code, sync server), (async code, sync server), (sync code, async
@@ -58,13 +63,13 @@ func Cells(f *results.File) []Cell {
 		return nil
 	}
 	var cells []Cell
-	for _, cfgName := range sc.Configs {
+	for _, cfgName := range twinsOnly(sc.Configs) {
 		cfg, _ := catalog.ConfigByName(cfgName)
 		for _, p := range sc.Points {
 			if !sc.Runs(cfgName, p) {
 				continue
 			}
-			c := Cell{Config: cfgName, Label: p.Label, Code: "async", Server: "sync"}
+			c := Cell{Config: cfgName, Label: p.Label, Code: "async", Server: "sync", Scenario: "code-x-server"}
 			if p.Mode == "seq" {
 				c.Code = "sync"
 			}
@@ -111,15 +116,18 @@ func (c *Cell) evaluate(d data, cfg catalog.Config, p catalog.Point) {
 	if p.Calls > 0 {
 		c.SumMs = float64(p.Calls * p.Ms)
 	}
-	r, err := d.row("code-x-server", c.Config, c.Label)
+	r, err := d.row(c.Scenario, c.Config, c.Label)
 	if err != nil {
 		c.Missing = err.Error()
 		return
 	}
+	if err := usable(r); err != nil {
+		c.Gated = err.Error()
+	}
 	c.Row = r
 	c.Concurrency = r.Concurrency
 	if r.RPS.Median <= 0 {
-		c.Missing = fmt.Sprintf("code-x-server %s at %s served nothing", c.Config, c.Label)
+		c.Missing = fmt.Sprintf("%s %s at %s served nothing", c.Scenario, c.Config, c.Label)
 		return
 	}
 	c.HoldMs = inverse(float64(c.Slots)*1000, r.RPS)
@@ -134,16 +142,23 @@ func (c *Cell) evaluate(d data, cfg catalog.Config, p catalog.Point) {
 	// behaved as sequential code would (or, with no slot cap, the CPU
 	// set the pace).
 	switch {
-	case hold < (1-CellTolerance)*c.SumMs:
+	case against(c.HoldMs, (1-CellTolerance)*c.SumMs) == Below:
 		c.BehavesAs = "async"
 		c.Why = what + fmt.Sprintf(", %s below the %s ms that the waits take one after another and %s the %s ms largest wait: the waits overlapped",
 			Pct(1-hold/c.SumMs), Num(c.SumMs), approx(hold, c.MaxMs), Num(c.MaxMs))
+	case against(c.HoldMs, (1-CellTolerance)*c.SumMs) == Straddles:
+		c.BehavesAs = "undecided"
+		c.Why = what + fmt.Sprintf(" (%s): the interval straddles %s of the %s ms sum, so overlap cannot be told from sequence",
+			StatWith(c.HoldMs, "ms", Num), Pct(1-CellTolerance), Num(c.SumMs))
 	case cfg.Limit == catalog.LimitNone && cpuBound(d, r, cfg):
 		c.BehavesAs = "CPU-bound"
 		c.Why = what + fmt.Sprintf(" with the CPU %s busy: the CPU, not the waits, set the pace", Pct(r.Server.CPUUtil.Median))
 	default:
 		c.BehavesAs = "sync"
 		c.Why = what + fmt.Sprintf(", %s the %s ms sum of the waits: one wait at a time", approx(hold, c.SumMs), Num(c.SumMs))
+	}
+	if c.Gated != "" {
+		c.Why += "; does not decide: " + c.Gated
 	}
 	if c.Concurrency.N > 0 && c.Concurrency.Median > float64(c.Slots)*(1+CellTolerance) {
 		c.Why += fmt.Sprintf("; %s requests were in the server (rps × mean latency), so about %s waited for one of the %s %s",
@@ -154,7 +169,7 @@ func (c *Cell) evaluate(d data, cfg catalog.Config, p catalog.Point) {
 // approx says how hold compares with target: "≈" within CellTolerance,
 // else "X% above" or "X% below".
 func approx(hold, target float64) string {
-	if within(hold, target, CellTolerance) {
+	if math.Abs(hold-target) <= CellTolerance*target {
 		return "≈"
 	}
 	if hold > target {
@@ -214,8 +229,12 @@ type Bracket struct {
 	Held     int    // highest concurrency held (0: none)
 	Failed   int    // lowest concurrency above Held not held (0: none)
 	FailWhy  string // why Failed was not held
-	Tested   int    // highest concurrency tried
-	None     string // why nothing was tested ("" when something was)
+	// FailGated: Failed is a point whose window was too short for its
+	// latency, so it may have been held after all: a verdict that rests
+	// on Failed is inconclusive.
+	FailGated bool
+	Tested    int    // highest concurrency tried
+	None      string // why nothing was tested ("" when something was)
 }
 
 // String reads like "≥ 1,000, < 5,000 (c=5000: p99 312 ms > 100 ms)".
@@ -259,8 +278,16 @@ func Capacities(f *results.File) []Capacity {
 // activeBracket: io-wait points held with p99 ≤ P99WaitFactor × the wait
 // and no errors in any repetition.
 func activeBracket(d data, cfg string) Bracket {
-	return bracket(d, "io-wait", cfg, func(r *results.Row) string {
+	return activeIn(d, "io-wait", cfg)
+}
+
+// activeIn is activeBracket on any closed-loop scenario with a wait.
+func activeIn(d data, scn, cfg string) Bracket {
+	return bracket(d, scn, cfg, func(r *results.Row) string {
 		limit := P99WaitFactor * float64(r.Point.Ms)
+		if l := r.LOverCStat(); l != nil && l.Median < results.WindowLOverCMin {
+			return gatedMark + r.Point.Label + ": " + r.Gate()
+		}
 		switch {
 		case r.Errors.Max > 0:
 			return fmt.Sprintf("%s: %s errors", r.Point.Label, Num(r.Errors.Max))
@@ -294,6 +321,9 @@ func idleBracket(d data, cfg string) Bracket {
 		return ""
 	})
 }
+
+// gatedMark prefixes a point's failure that a gate, not the server, caused.
+const gatedMark = "\x00gated:"
 
 // bracket walks a configuration's points by ascending concurrency; fail
 // returns why a measured row was not held ("" when it was).
@@ -333,7 +363,8 @@ func bracket(d data, scn, cfg string, fail func(*results.Row) string) Bracket {
 	}
 	for _, p := range pts {
 		if p.why != "" && p.c > b.Held && (b.Failed == 0 || p.c < b.Failed) {
-			b.Failed, b.FailWhy = p.c, p.why
+			b.Failed, b.FailWhy = p.c, strings.TrimPrefix(p.why, gatedMark)
+			b.FailGated = strings.HasPrefix(p.why, gatedMark)
 		}
 	}
 	return b
@@ -354,11 +385,11 @@ func better(a, b Bracket) Bracket {
 type Fit string
 
 const (
-	Within       Fit = "within the seed's range"
-	Above        Fit = "above the seed's range"
-	Below        Fit = "below the seed's range"
-	Inconclusive Fit = "inconclusive"
-	Unmeasured   Fit = "not measured"
+	FitWithin       Fit = "within the seed's range"
+	FitAbove        Fit = "above the seed's range"
+	FitBelow        Fit = "below the seed's range"
+	FitInconclusive Fit = "inconclusive"
+	FitUnmeasured   Fit = "not measured"
 )
 
 // MetricsRow is one row of seed 000's METRICS table against its stand-in.
@@ -368,9 +399,14 @@ type MetricsRow struct {
 	Approx   bool   // the seed wrote "~"
 	SeedNote string // the seed's own qualifier
 	StandIn  string // what the lab measured for it, in words
-	Measured Bracket
-	Outcome  Fit
-	Why      string // one line
+	Real     bool   // measured on the real thing (nginx), not a stand-in
+	// StandInOnly: the row's real subject was not measured (outbound client
+	// calls, real nginx); the stand-in's bracket is shown, its fit is in
+	// Why, and the row does not decide (Outcome FitUnmeasured).
+	StandInOnly bool
+	Measured    Bracket
+	Outcome     Fit
+	Why         string // one line
 }
 
 // SeedRange formats the seed's range.
@@ -382,9 +418,26 @@ func (m MetricsRow) SeedRange() string {
 	return s
 }
 
-// Metrics rebuilds the METRICS table. Request-handling rows compare the
-// in-flight requests a model held in io-wait; rows about connections use
-// the larger of that and the idle connections it held.
+// outboundScenario is the catalog's client-side scenario: one process
+// holding N concurrent outbound calls (the seed's aiohttp and requests
+// rows count outbound client connections, not a server's inbound ones).
+func outboundScenario(d data) string {
+	if d.f == nil {
+		return ""
+	}
+	for _, s := range d.f.Scenarios {
+		if sc, ok := catalog.ScenarioByName(s.Name); (ok && sc.Kind == catalog.KindOutbound) || strings.Contains(s.Name, "outbound") {
+			return s.Name
+		}
+	}
+	return ""
+}
+
+// Metrics rebuilds the METRICS table. The aiohttp and requests rows are
+// judged on the outbound-connections scenario where the run has it (the
+// seed counts outbound client connections), else on the in-flight requests
+// a server held in io-wait (a stand-in, said so). The nginx row is judged
+// on the real nginx where it was measured, else on prefork-1.
 func Metrics(f *results.File) []MetricsRow {
 	d := data{f}
 	caps := Capacities(f)
@@ -415,58 +468,89 @@ func Metrics(f *results.File) []MetricsRow {
 	if d.f != nil && d.f.Environment.NofileLimit > 0 {
 		nofile = fmt.Sprintf("; nofile cap %s per process", Int(int(d.f.Environment.NofileLimit)))
 	}
+	aio := MetricsRow{Seed: "Python asyncio + aiohttp", Lo: 1000, Hi: 10000, SeedNote: "efficient", StandInOnly: true,
+		StandIn: "stand-in: eventloop-async (one loop), inbound requests in flight; the seed counts outbound client calls, not measured in this run", Measured: active("eventloop-async")}
+	thr := MetricsRow{Seed: "Thread-based (e.g., requests)", Lo: 100, Hi: 500, Approx: true, SeedNote: "less efficient", StandInOnly: true,
+		StandIn: "stand-in: blocking-os (max 200 threads), inbound requests in flight; the seed counts outbound client calls, not measured in this run", Measured: active("blocking-os")}
+	if scn := outboundScenario(d); scn != "" {
+		for _, cfg := range d.configsOf(scn) {
+			c := config(&results.Row{Config: cfg})
+			b := activeIn(d, scn, cfg)
+			switch {
+			case isAsync(c) || strings.Contains(cfg, "async"):
+				aio.StandIn, aio.Measured, aio.StandInOnly = cfg+": one process holding concurrent outbound calls ("+scn+")", b, false
+			case c.Model == "thread-per-request" || strings.Contains(cfg, "thread") || strings.Contains(cfg, "-os"):
+				thr.StandIn, thr.Measured, thr.StandInOnly = cfg+": one process holding concurrent outbound calls ("+scn+")", b, false
+			}
+		}
+	}
+	ngx := MetricsRow{Seed: "Nginx default (worker_connections)", Lo: 1024, Hi: 4096, SeedNote: "per worker", StandInOnly: true,
+		StandIn: "stand-in: prefork-1 (one worker process), connections in flight or idle; real nginx not measured in this run", Measured: conns("prefork-1")}
+	if b := conns("nginx"); b.None == "" {
+		ngx.StandIn, ngx.Measured, ngx.Real, ngx.StandInOnly = "real nginx, worker_processes 1, default worker_connections: connections held", b, true, false
+	}
 	rows := []MetricsRow{
 		{Seed: "Typical Linux system", Lo: 1000, Hi: 65000, SeedNote: "depends on tuning",
 			StandIn:  "the most connections any server held here, in flight or idle" + nofile,
 			Measured: bestOf(func(c Capacity) Bracket { return better(c.Active, c.Idle) })},
-		{Seed: "Python asyncio + aiohttp", Lo: 1000, Hi: 10000, SeedNote: "efficient",
-			StandIn: "eventloop-async (one loop): requests in flight", Measured: active("eventloop-async")},
-		{Seed: "Thread-based (e.g., requests)", Lo: 100, Hi: 500, Approx: true, SeedNote: "less efficient",
-			StandIn: "blocking-os (max 200 threads): requests in flight", Measured: active("blocking-os")},
-		{Seed: "Nginx default (worker_connections)", Lo: 1024, Hi: 4096, SeedNote: "per worker",
-			StandIn: "prefork-1 (one worker process): connections, in flight or idle", Measured: conns("prefork-1")},
+		aio, thr, ngx,
 		{Seed: "\"approx 100–200 connections can be made parallel\"", Lo: 100, Hi: 200, SeedNote: "the seed's conclusion",
 			StandIn: "the most requests in flight any server held here", Measured: bestOf(func(c Capacity) Bracket { return c.Active })},
 	}
 	for i := range rows {
 		rows[i].Outcome, rows[i].Why = fit(rows[i].Measured, rows[i].Lo, rows[i].Hi)
+		if rows[i].StandInOnly && rows[i].Outcome != FitUnmeasured {
+			rows[i].Why = fmt.Sprintf("the seed's subject was not measured, so the stand-in does not decide (it would read %s: %s)", rows[i].Outcome, rows[i].Why)
+			rows[i].Outcome = FitUnmeasured
+		}
 	}
 	return rows
 }
 
-// fit compares a bracket [Held, Failed) with a range [lo, hi].
+// fit compares a bracket with a range [lo, hi]. The true limit lies in
+// [Held, Failed) (Failed unset: [Held, ∞)). Within: the whole bracket is
+// inside the range; above or below: none of it is; a bracket that only
+// overlaps the range is inconclusive, never "within". A bracket with no
+// failure above it and its most tested point under the range's top can
+// never come out above, and says so.
 func fit(b Bracket, lo, hi int) (Fit, string) {
 	r := Int(lo) + "–" + Int(hi)
 	switch {
 	case b.None != "":
-		return Unmeasured, b.None
+		return FitUnmeasured, b.None
 	case b.Held > hi:
-		return Above, fmt.Sprintf("%s held %s, more than %s", b.Config, Int(b.Held), Int(hi))
-	case b.Held >= lo:
-		return Within, fmt.Sprintf("%s held %s, inside %s", b.Config, Int(b.Held), r)
-	case b.Failed > 0 && b.Failed <= lo:
-		return Below, fmt.Sprintf("%s failed at %s, before the range starts at %s", b.Config, Int(b.Failed), Int(lo))
+		return FitAbove, fmt.Sprintf("%s held %s, more than %s", b.Config, Int(b.Held), Int(hi))
+	case b.Failed > 0 && b.Failed <= lo && !b.FailGated:
+		return FitBelow, fmt.Sprintf("%s failed at %s, before the range starts at %s", b.Config, Int(b.Failed), Int(lo))
+	case b.Failed > 0 && b.FailGated:
+		return FitInconclusive, fmt.Sprintf("%s held %s; at %s the window was too short to tell (%s)", b.Config, Int(b.Held), Int(b.Failed), b.FailWhy)
+	case b.Held >= lo && b.Failed > 0 && b.Failed-1 <= hi:
+		return FitWithin, fmt.Sprintf("%s's limit lies in [%s, %s), inside %s", b.Config, Int(b.Held), Int(b.Failed), r)
 	case b.Failed > 0:
-		return Within, fmt.Sprintf("%s's limit lies between %s and %s, which overlaps %s", b.Config, Int(b.Held), Int(b.Failed), r)
+		return FitInconclusive, fmt.Sprintf("%s's limit lies in [%s, %s), which only overlaps %s", b.Config, Int(b.Held), Int(b.Failed), r)
+	case b.Held >= lo:
+		return FitInconclusive, fmt.Sprintf("%s held all it was tested with (%s, inside %s); nothing above %s was tested, so this row can never come out above the range", b.Config, Int(b.Held), r, Int(b.Tested))
 	}
-	return Inconclusive, fmt.Sprintf("%s held all it was tested with (%s), below the range's start at %s", b.Config, Int(b.Held), Int(lo))
+	return FitInconclusive, fmt.Sprintf("%s held all it was tested with (%s), below the range's start at %s; nothing above was tested", b.Config, Int(b.Held), Int(lo))
 }
 
 // ---- sync against async per task type (seed 002) --------------------------
 
 // TaskRow is one row of seed 002's table ("best for"), measured.
 type TaskRow struct {
-	Task     string // "CPU-bound" or "I/O-bound"
-	SeedBest string // "sync" or "async"
-	Where    string // scenario and point
-	Sync     string // the sync configuration compared
-	Async    string // the async configuration compared
-	SyncRow  *results.Row
-	AsyncRow *results.Row
-	Best     string  // "sync", "async" or "tie", computed
-	Ratio    float64 // async ÷ sync throughput (medians)
-	Outcome  Outcome // reproduced: the seed's side is best; partly: a tie; refuted: the other side
-	Missing  string
+	Task      string // "CPU-bound" or "I/O-bound"
+	SeedBest  string // "sync" or "async"
+	Where     string // scenario and point
+	Sync      string // the sync configuration compared
+	Async     string // the async configuration compared
+	SyncRow   *results.Row
+	AsyncRow  *results.Row
+	Best      string       // "sync", "async" or "tie", computed
+	Ratio     float64      // async ÷ sync throughput (medians)
+	RatioStat results.Stat // the same with its interval
+	Outcome   Outcome      // reproduced: the seed's side is best; partly: a tie; refuted: the other side
+	Missing   string
+	Gated     string // why a measured row cannot decide (errors, a short window)
 }
 
 // TaskTypes compares the best sync and async configuration per task type:
@@ -511,16 +595,23 @@ func TaskTypes(f *results.File) []TaskRow {
 			t.Outcome = NotMeasured
 			continue
 		}
-		t.Ratio = t.AsyncRow.RPS.Median / t.SyncRow.RPS.Median
-		switch {
-		case math.Abs(t.Ratio-1) <= OneCoreSpread:
-			t.Best, t.Outcome = "tie", Partly
-		case t.Ratio > 1:
-			t.Best = "async"
-		default:
-			t.Best = "sync"
+		if err := firstErr(usable(t.SyncRow), usable(t.AsyncRow)); err != nil {
+			t.Outcome, t.Best, t.Gated = Inconclusive, "undecided", err.Error()
+			continue
 		}
-		if t.Best != "tie" {
+		r := ratio(t.AsyncRow.RPS, t.SyncRow.RPS)
+		t.Ratio, t.RatioStat = r.Median, r
+		switch {
+		case inBand(r, 1-OneCoreSpread, 1+OneCoreSpread) == Inside:
+			t.Best, t.Outcome = "tie", Partly
+		case against(r, 1+OneCoreSpread) == Above:
+			t.Best = "async"
+		case against(r, 1-OneCoreSpread) == Below:
+			t.Best = "sync"
+		default:
+			t.Best, t.Outcome = "undecided", Inconclusive
+		}
+		if t.Best == "sync" || t.Best == "async" {
 			t.Outcome = Refuted
 			if t.Best == t.SeedBest {
 				t.Outcome = Reproduced

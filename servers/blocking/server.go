@@ -30,6 +30,7 @@ type config struct {
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
 	grace             time.Duration
+	contract          contract.Options // -dependency-timeout, -emulate-connect-ms
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -43,7 +44,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request's headers")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive idle timeout")
 	fs.DurationVar(&c.grace, "shutdown-grace", 10*time.Second, "time in-flight requests get to finish on SIGTERM")
+	c.contract.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.contract.Validate(); err != nil {
 		return c, err
 	}
 	if c.threads != "goroutine" && c.threads != "os" {
@@ -60,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 // the atomic connection counter.
 type handler struct {
 	model     contract.Model
+	opts      contract.Options
 	name      string        // "blocking/goroutine" or "blocking/os"
 	slots     chan struct{} // -threads os: one token per OS thread; nil in goroutine mode
 	openConns atomic.Int64
@@ -69,9 +75,27 @@ type handler struct {
 var (
 	ctText = []string{contract.ContentTypeText}
 	ctJSON = []string{contract.ContentTypeJSON}
+	server = []string{"lab-blocking"}
 )
 
+// connKey keys a connection's request counter in its requests' contexts.
+type connKey struct{}
+
+// connRequests returns the number of this request on its connection,
+// counting from 1. net/http serves one connection's requests one at a time.
+func connRequests(r *http.Request) uint64 {
+	if n, ok := r.Context().Value(connKey{}).(*atomic.Uint64); ok {
+		return n.Add(1)
+	}
+	return 0
+}
+
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if d := h.opts.ConnectDelay(connRequests(r)); d > 0 {
+		// The emulated WAN handshake is network time, not the model's: a
+		// plain sleep, before the request takes a thread slot.
+		time.Sleep(d)
+	}
 	req, cerr := contract.Resolve(r.Method, r.URL.Path, r.URL.RawQuery)
 	if cerr == nil {
 		cerr = drainBody(w, r)
@@ -128,6 +152,7 @@ func drainBody(w http.ResponseWriter, r *http.Request) *contract.Error {
 
 func writeBody(w http.ResponseWriter, status int, ct []string, body []byte) {
 	hdr := w.Header()
+	hdr["Server"] = server
 	hdr["Content-Type"] = ct
 	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
@@ -143,12 +168,14 @@ func serve(ctx context.Context, c config, stderr io.Writer, ready chan<- string)
 	if err != nil {
 		logger.Printf("blocking: %v", err)
 	}
-	h := &handler{name: "blocking/" + c.threads}
+	h := &handler{name: "blocking/" + c.threads, opts: c.contract}
 	h.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	h.model = contract.Model{
 		Wait:  waitGoroutine,
 		Call:  blockingio.NewDependencyCall(c.dependency, 10_000),
 		Stats: func(dst []byte) []byte { return procstat.AppendJSON(dst, h.name, os.Getpid(), h.openConns.Load()) },
+
+		DependencyTimeout: c.contract.DependencyTimeout,
 	}
 	if c.threads == "os" {
 		h.slots = make(chan struct{}, c.maxThreads)
@@ -162,6 +189,12 @@ func serve(ctx context.Context, c config, stderr io.Writer, ready chan<- string)
 		ReadHeaderTimeout: c.readHeaderTimeout,
 		IdleTimeout:       c.idleTimeout,
 		ErrorLog:          logger,
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			if c.contract.EmulateConnectMillis == 0 {
+				return ctx
+			}
+			return context.WithValue(ctx, connKey{}, new(atomic.Uint64))
+		},
 		ConnState: func(_ net.Conn, s http.ConnState) {
 			switch s {
 			case http.StateNew:
@@ -179,8 +212,8 @@ func serve(ctx context.Context, c config, stderr io.Writer, ready chan<- string)
 	if h.slots != nil {
 		mode = fmt.Sprintf("locked OS thread per request, at most %d at once", c.maxThreads)
 	}
-	logger.Printf("blocking: net/http, %s, on %s (GOMAXPROCS %d, nofile %d, dependency %q)",
-		mode, ln.Addr(), runtime.GOMAXPROCS(0), nofile, c.dependency)
+	logger.Printf("blocking: net/http, %s, on %s (GOMAXPROCS %d, nofile %d, dependency %q, %s)",
+		mode, ln.Addr(), runtime.GOMAXPROCS(0), nofile, c.dependency, &c.contract)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -15,11 +15,6 @@ import (
 	"github.com/serverlab/lab/internal/contract"
 )
 
-// maxInFlight bounds the pipelined requests a connection may have
-// unanswered; past it the loop stops parsing that connection's input until
-// answers drain (its bytes wait in gnet's buffer).
-const maxInFlight = 1024
-
 // connState is one client connection's HTTP/1.1 state, stored in the
 // gnet.Conn's context. The connection's event loop owns it: only code running
 // on that loop (gnet callbacks, and tasks handed to the loop with
@@ -42,18 +37,22 @@ type connState struct {
 	finalSeq         uint32 // the answer after which the connection closes, if final
 	held             []heldResponse
 
-	deadline int64 // engine-clock nanoseconds at which the sweep closes it; 0: none
-	index    int32 // position in loop.conns
+	deadline  int64 // engine-clock nanoseconds at which the sweep closes it; 0: none
+	acct      int64 // bytes counted in loop.buffered (see account)
+	index     int32 // position in loop.conns
+	heldBytes int32 // bytes in held
+	stallOut  int32 // paused on maxOutbound: the least outbound seen since
+	pause     uint8 // running, or why input waits (backpressure.go)
 
 	inFeed       bool // inside onTraffic: answers collect in loop.out
 	final        bool // finalSeq is set: no request after it is read
 	finalWritten bool // the final answer is written
-	paused       bool // maxInFlight reached: input waits
 	afterPOST    bool // the last request was a POST (net/http skips CR/LF after one)
 	headTimed    bool // deadline already counts the header-read timeout
 	draining     bool // write side shut: reading and dropping until EOF or the deadline
 	shutPending  bool // draining, but the write side shuts once gnet's buffer is empty
 	closed       bool // gnet closed it; late answers are dropped
+	greeted      bool // its first request was charged the emulated handshake
 	orphaned     bool // gnet closed it at the client's EOF; answers still go to orphanFD
 
 	orphanFD int // a duplicate of the socket, while orphaned
@@ -74,26 +73,50 @@ type bodyRequest struct {
 	dec  bodyDecoder
 }
 
-// onTraffic handles the bytes gnet has buffered for the connection.
+// onTraffic handles the bytes gnet has buffered for the connection, a
+// window at a time, until they are used up or the connection pauses.
 func (cs *connState) onTraffic() gnet.Action {
 	c := cs.c
-	if cs.draining {
+	if cs.draining || cs.final { // nothing after the final request is read
 		_, _ = c.Discard(-1)
 		return gnet.None
 	}
-	data, _ := c.Peek(-1)
+	if cs.pause == running && c.OutboundBuffered() > maxOutbound {
+		cs.pauseOn(pauseOutbound)
+	}
+	if cs.pause != running {
+		if c.InboundBuffered() > cs.inboundLimit() {
+			cs.overflow()
+			_, _ = c.Discard(-1)
+			cs.settle()
+		}
+		cs.account()
+		return gnet.None
+	}
 	ls := cs.loop
 	ls.out = ls.out[:0]
 	cs.inFeed = true
-	n := cs.feed(data)
-	cs.inFeed = false
-	if n > 0 {
-		_, _ = c.Discard(n)
+	for {
+		in := c.InboundBuffered()
+		data, _ := c.Peek(min(in, feedWindow))
+		n := cs.feed(data)
+		if n > 0 {
+			_, _ = c.Discard(n)
+		}
+		if n == 0 || len(data) == in || cs.final || cs.pause != running { // all seen, or a partial request waits
+			break
+		}
+		if len(ls.out) > maxOutbound {
+			cs.pauseOn(pauseOutbound)
+			break
+		}
 	}
+	cs.inFeed = false
 	if len(ls.out) > 0 && !cs.closed {
 		_, _ = c.Write(ls.out) // on error gnet closes the connection (onClose runs)
 	}
 	cs.settle()
+	cs.account()
 	return gnet.None
 }
 
@@ -104,7 +127,7 @@ func (cs *connState) feed(b []byte) int {
 	off := 0
 	for !cs.final {
 		if cs.nextSeq-cs.sendSeq >= maxInFlight {
-			cs.paused = true
+			cs.pause = pauseInFlight
 			break
 		}
 		if br := cs.body; br != nil {
@@ -180,13 +203,37 @@ func (cs *connState) serve(req contract.Request, rerr *contract.Error, meta resp
 	if meta.close {
 		cs.final, cs.finalSeq = true, seq
 	}
+	if rerr == nil && cs.loop.srv.shedding.Load() {
+		rerr = errOverloaded
+	}
 	if rerr != nil {
 		cs.respond(seq, meta, rerr.Status, contract.ContentTypeJSON, rerr.AppendBody(cs.loop.body[:0]))
 		return
 	}
+	if !cs.greeted {
+		cs.greeted = true
+		if d := cs.loop.srv.cfg.opts.ConnectDelay(1); d > 0 {
+			// -emulate-connect-ms: the first request of a connection waits
+			// an emulated WAN handshake, on the loop's timers, then runs.
+			p := cs.newPending(seq, meta, req)
+			p.deferred = true
+			cs.loop.timers.afterNanos(int64(d), p)
+			return
+		}
+	}
 	status, ctype, body, later := cs.run(seq, meta, req)
 	if !later {
 		cs.respond(seq, meta, status, ctype, body)
+	}
+}
+
+// runDeferred runs a request that waited for the emulated handshake. On
+// the loop.
+func (cs *connState) runDeferred(p *pending) {
+	status, ctype, body, later := cs.run(p.seq, p.meta, p.req)
+	if !later {
+		cs.respond(p.seq, p.meta, status, ctype, body)
+		cs.settle()
 	}
 }
 
@@ -233,6 +280,7 @@ func (cs *connState) emit(seq uint32, resp []byte) {
 	}
 	if seq != cs.sendSeq {
 		cs.held = append(cs.held, heldResponse{seq: seq, b: append([]byte(nil), resp...)})
+		cs.heldBytes += int32(len(resp))
 		return
 	}
 	ls := cs.loop
@@ -272,7 +320,7 @@ func (cs *connState) advance(dst []byte) []byte {
 		cs.sendSeq++
 		if cs.final && written == cs.finalSeq {
 			cs.finalWritten = true
-			cs.held = nil
+			cs.held, cs.heldBytes = nil, 0
 			return dst
 		}
 		i := cs.heldIndex(cs.sendSeq)
@@ -283,6 +331,7 @@ func (cs *connState) advance(dst []byte) []byte {
 			return dst
 		}
 		dst = append(dst, cs.held[i].b...)
+		cs.heldBytes -= int32(len(cs.held[i].b))
 		last := len(cs.held) - 1
 		cs.held[i] = cs.held[last]
 		cs.held[last] = heldResponse{}
@@ -317,15 +366,19 @@ func (cs *connState) settle() {
 		cs.beginClose()
 		return
 	}
-	if cs.paused && cs.nextSeq-cs.sendSeq < maxInFlight/2 {
-		cs.paused = false
-		_ = cs.c.Wake(nil) // onTraffic again, for the bytes that waited
-	}
 	now := srv.clock.Load()
 	switch {
+	case cs.pause == pauseInFlight && cs.nextSeq-cs.sendSeq < maxInFlight/2:
+		cs.resume() // onTraffic again, for the bytes that waited
+	case cs.pause == pauseOutbound:
+		cs.checkOutbound(now)
+	}
+	switch {
+	case cs.pause == pauseOutbound:
+		// the write deadline runs (checkOutbound)
 	case cs.body != nil:
 		cs.deadline = now + int64(srv.cfg.idleTimeout) // a body must keep coming
-	case cs.c.InboundBuffered() > 0 && !cs.paused:
+	case cs.pause == running && cs.c.InboundBuffered() > 0:
 		if !cs.headTimed { // part of a head: the header-read timeout runs from its first byte
 			cs.deadline = now + int64(srv.cfg.readHeaderTimeout)
 			cs.headTimed = true
@@ -362,6 +415,7 @@ func (cs *connState) tryShutdown() {
 // socket outlives gnet's connection until those answers are out.
 func (cs *connState) onClose(err error) {
 	cs.body = nil
+	cs.unaccount()
 	cs.loop.remove(cs)
 	cs.loop.srv.open.Add(-1)
 	if errors.Is(err, io.EOF) && !cs.draining && cs.sendSeq != cs.nextSeq && cs.c.OutboundBuffered() == 0 {
@@ -371,12 +425,12 @@ func (cs *connState) onClose(err error) {
 		}
 	}
 	cs.closed = true
-	cs.held = nil
+	cs.held, cs.heldBytes = nil, 0
 }
 
 func (cs *connState) closeOrphan() {
 	_ = syscall.Close(cs.orphanFD)
-	cs.orphaned, cs.closed, cs.held = false, true, nil
+	cs.orphaned, cs.closed, cs.held, cs.heldBytes = false, true, nil, 0
 }
 
 // pending is a request answered after the loop's synchronous pass. On the
@@ -394,6 +448,8 @@ type pending struct {
 	status int
 	ctype  string
 	body   []byte
+
+	deferred bool // waiting for the emulated handshake, not for its answer
 }
 
 func (cs *connState) newPending(seq uint32, meta respMeta, req contract.Request) *pending {

@@ -12,6 +12,16 @@ package main
 // else it is pipelined behind the fewest calls. The dependency (an eventloop
 // server in async style) answers pipelined calls concurrently; a server that
 // serializes pipelined requests would make a full pool slower.
+//
+// conn=new calls each dial a connection of their own (at most maxFresh per
+// loop; more wait their turn) that says Connection: close and is closed
+// after its answer.
+//
+// Every call has a deadline, -dependency-timeout after it was issued; the
+// loop's sweep (every tick) checks them. A connection whose oldest call is
+// past its deadline is closed; that call's fan-out answers 504, and the
+// calls queued behind it are sent again. A connection lost otherwise sends
+// its calls again (each fan-out at most calls times), then answers 502.
 
 import (
 	"bytes"
@@ -25,30 +35,45 @@ import (
 	"github.com/serverlab/lab/internal/contract"
 )
 
+// maxFresh bounds one loop's conn=new dependency connections, open or
+// dialing, and so their fds; calls beyond it wait in depPool.waiting.
+const maxFresh = 1024
+
 // depPool is one loop's connections to the dependency. The loop owns it.
 type depPool struct {
-	ls    *loopState
-	addr  net.Addr
-	host  string // Host header of each call
-	size  int
-	conns []*depConn // open or dialing
-	dirty []*depConn // connections with requests to write
+	ls      *loopState
+	addr    net.Addr
+	host    string // Host header of each call
+	size    int
+	timeout int64      // per-call deadline, nanoseconds
+	conns   []*depConn // pooled, open or dialing
+	fresh   []*depConn // conn=new, open or dialing
+	waiting []depCall  // conn=new calls waiting for a slot under maxFresh
+	dirty   []*depConn // connections with requests to write
 }
 
-func newDepPool(ls *loopState, addr net.Addr, host string, size int) *depPool {
-	return &depPool{ls: ls, addr: addr, host: host, size: size}
+func newDepPool(ls *loopState, addr net.Addr, host string, size int, timeout time.Duration) *depPool {
+	return &depPool{ls: ls, addr: addr, host: host, size: size, timeout: int64(timeout)}
 }
 
-// depConn is one pooled connection; its gnet.Conn's context points to it.
-// The loop owns it.
+// depConn is one connection to the dependency; its gnet.Conn's context
+// points to it. The loop owns it.
 type depConn struct {
 	pool    *depPool
 	c       gnet.Conn // nil while dialing
 	wbuf    []byte    // requests not yet written
-	calls   []*fanout // one per request sent or queued; answers come back in this order
+	calls   []depCall // one per request sent or queued; answers come back in this order
 	dirty   bool      // in pool.dirty
-	dead    bool      // closed, or its dial failed
+	dead    bool      // closed, timed out, or its dial failed
 	closing bool      // the dependency said Connection: close
+	fresh   bool      // conn=new: one call, then closed
+}
+
+// depCall is one dependency call of a fan-out.
+type depCall struct {
+	f        *fanout
+	ms       int
+	deadline int64 // engine clock
 }
 
 // fanout is one /fanout request in progress. The loop owns it.
@@ -56,10 +81,10 @@ type fanout struct {
 	p        *pending
 	pool     *depPool
 	calls    int
-	ms       int
 	mode     contract.Mode
+	fresh    bool
 	start    time.Time
-	issued   int // calls sent or queued
+	next     int // index of the next call to issue
 	answered int // calls answered 200
 	retries  int // calls sent again after their connection was lost
 	done     bool
@@ -67,8 +92,8 @@ type fanout struct {
 
 // start begins the fan-out of p on the loop.
 func (dp *depPool) start(p *pending) {
-	prm := p.req.Params
-	f := &fanout{p: p, pool: dp, calls: prm.Calls, ms: prm.Millis, mode: prm.Mode, start: time.Now()}
+	prm := &p.req.Params
+	f := &fanout{p: p, pool: dp, calls: prm.Calls, mode: prm.Mode, fresh: prm.Conn == contract.New, start: time.Now()}
 	if f.mode == contract.Par {
 		dp.issue(f, f.calls)
 	} else {
@@ -76,23 +101,39 @@ func (dp *depPool) start(p *pending) {
 	}
 }
 
-// issue queues n calls of f and writes them.
+// issue queues the next n calls of f and writes them.
 func (dp *depPool) issue(f *fanout, n int) {
-	for i := 0; i < n; i++ {
-		dc := dp.pick()
-		if dc == nil {
-			f.finish(false)
-			break
-		}
-		dc.calls = append(dc.calls, f)
-		dc.wbuf = appendDepRequest(dc.wbuf, f.ms, dp.host)
-		f.issued++
-		if !dc.dirty {
-			dc.dirty = true
-			dp.dirty = append(dp.dirty, dc)
-		}
+	prm := &f.p.req.Params
+	deadline := dp.ls.srv.clock.Load() + dp.timeout
+	for i := 0; i < n && !f.done; i++ {
+		dp.send(depCall{f: f, ms: prm.CallMillis(f.next), deadline: deadline})
+		f.next++
 	}
 	dp.flush()
+}
+
+// send queues one call on a connection; the caller flushes.
+func (dp *depPool) send(call depCall) {
+	var dc *depConn
+	if call.f.fresh {
+		if len(dp.fresh) >= maxFresh {
+			dp.waiting = append(dp.waiting, call)
+			return
+		}
+		dc = dp.dial(true)
+	} else {
+		dc = dp.pick()
+	}
+	if dc == nil {
+		call.f.finish(contract.ErrDependency)
+		return
+	}
+	dc.calls = append(dc.calls, call)
+	dc.wbuf = appendDepRequest(dc.wbuf, call.ms, dp.host, dc.fresh)
+	if !dc.dirty {
+		dc.dirty = true
+		dp.dirty = append(dp.dirty, dc)
+	}
 }
 
 // flush writes the queued requests of open connections.
@@ -109,8 +150,8 @@ func (dp *depPool) flush() {
 	dp.dirty = dp.dirty[:0]
 }
 
-// pick chooses the connection for one call: an idle open one, else a new
-// one while the pool has room, else the one with the fewest calls.
+// pick chooses the pooled connection for one call: an idle open one, else
+// a new one while the pool has room, else the one with the fewest calls.
 func (dp *depPool) pick() *depConn {
 	var best *depConn
 	for _, dc := range dp.conns {
@@ -125,7 +166,7 @@ func (dp *depPool) pick() *depConn {
 		}
 	}
 	if len(dp.conns) < dp.size {
-		if dc := dp.dial(); dc != nil {
+		if dc := dp.dial(false); dc != nil {
 			return dc
 		}
 	}
@@ -135,13 +176,17 @@ func (dp *depPool) pick() *depConn {
 // dial asks gnet to connect a new connection and register it on this loop;
 // OnOpen hands it to opened. The dial itself runs on gnet's worker pool,
 // and one goroutine waits for its result, only to report a failure.
-func (dp *depPool) dial() *depConn {
-	dc := &depConn{pool: dp}
+func (dp *depPool) dial(fresh bool) *depConn {
+	dc := &depConn{pool: dp, fresh: fresh}
 	ch, err := dp.ls.el.Register(gnet.NewContext(context.Background(), dc), dp.addr)
 	if err != nil {
 		return nil
 	}
-	dp.conns = append(dp.conns, dc)
+	if fresh {
+		dp.fresh = append(dp.fresh, dc)
+	} else {
+		dp.conns = append(dp.conns, dc)
+	}
 	go func() {
 		if r := <-ch; r.Err != nil {
 			_ = dp.ls.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
@@ -169,6 +214,10 @@ func (dc *depConn) opened(c gnet.Conn) {
 
 // onTraffic reads the dependency's answers; each answers the oldest call.
 func (dc *depConn) onTraffic() gnet.Action {
+	if dc.dead {
+		_, _ = dc.c.Discard(-1)
+		return gnet.Close
+	}
 	b, _ := dc.c.Peek(-1)
 	off := 0
 	for off < len(b) {
@@ -180,11 +229,11 @@ func (dc *depConn) onTraffic() gnet.Action {
 			return gnet.Close // onClose sends the calls again
 		}
 		off += n
-		f := dc.calls[0]
-		dc.calls[0] = nil
+		call := dc.calls[0]
+		dc.calls[0] = depCall{}
 		dc.calls = dc.calls[1:]
-		f.answer(status == 200)
-		if closeAfter {
+		call.f.answer(status == 200)
+		if closeAfter || dc.fresh {
 			dc.closing = true
 			break
 		}
@@ -193,7 +242,11 @@ func (dc *depConn) onTraffic() gnet.Action {
 		_, _ = dc.c.Discard(off)
 	}
 	dc.pool.flush()
-	if dc.closing {
+	if dc.closing && len(dc.calls) == 0 {
+		return gnet.Close
+	}
+	if dc.closing { // calls after a Connection: close answer: they go again
+		dc.pool.reissue(dc)
 		return gnet.Close
 	}
 	return gnet.None
@@ -209,33 +262,109 @@ func (dc *depConn) onClose() {
 	}))
 }
 
-// lost drops the connection from the pool and sends its unanswered calls
-// again (each fan-out at most calls times), or fails their fan-outs.
-func (dc *depConn) lost() {
-	if !dc.dead {
-		dc.dead = true
+// remove takes dc out of the pool's lists; it reports whether it was there.
+func (dp *depPool) remove(dc *depConn) bool {
+	list := &dp.conns
+	if dc.fresh {
+		list = &dp.fresh
 	}
-	dp := dc.pool
-	for i, x := range dp.conns {
+	for i, x := range *list {
 		if x == dc {
-			dp.conns = append(dp.conns[:i], dp.conns[i+1:]...)
-			break
+			last := len(*list) - 1
+			copy((*list)[i:], (*list)[i+1:])
+			(*list)[last] = nil
+			*list = (*list)[:last]
+			return true
 		}
 	}
+	return false
+}
+
+// lost drops the connection and sends its unanswered calls again.
+func (dc *depConn) lost() {
+	dc.dead = true
+	dp := dc.pool
+	dp.remove(dc)
+	dp.reissue(dc)
+	dp.admit()
+}
+
+// reissue sends dc's unanswered calls again (each fan-out at most calls
+// times), or fails their fan-outs with 502.
+func (dp *depPool) reissue(dc *depConn) {
 	calls := dc.calls
 	dc.calls, dc.wbuf = nil, nil
-	for _, f := range calls {
+	for _, call := range calls {
+		f := call.f
 		if f.done {
 			continue
 		}
-		f.issued--
 		if f.retries < f.calls {
 			f.retries++
-			dp.issue(f, 1)
+			dp.send(call)
 		} else {
-			f.finish(false)
+			f.finish(contract.ErrDependency)
 		}
 	}
+	dp.flush()
+}
+
+// admit dials waiting conn=new calls while there is room under maxFresh.
+func (dp *depPool) admit() {
+	for len(dp.waiting) > 0 && len(dp.fresh) < maxFresh {
+		call := dp.waiting[0]
+		dp.waiting[0] = depCall{}
+		dp.waiting = dp.waiting[1:]
+		if !call.f.done {
+			dp.send(call)
+		}
+	}
+	if len(dp.waiting) == 0 {
+		dp.waiting = nil
+	}
+	dp.flush()
+}
+
+// expire enforces the calls' deadlines; the loop's sweep runs it every
+// tick. A connection whose oldest call is overdue is closed: that call's
+// fan-out answers 504, and the calls behind it on the connection are sent
+// again elsewhere, with their own deadlines. Waiting calls that are overdue
+// answer 504 too.
+func (dp *depPool) expire(now int64) {
+	for _, list := range [2]*[]*depConn{&dp.conns, &dp.fresh} {
+		for i := len(*list) - 1; i >= 0; i-- { // dropping removes (*list)[i]
+			dc := (*list)[i]
+			if len(dc.calls) == 0 || dc.calls[0].deadline > now {
+				continue
+			}
+			dc.dead = true
+			dp.remove(dc)
+			if dc.c != nil {
+				_ = dp.ls.el.Close(dc.c) // onClose finds no calls left
+			} // else opened closes it once the dial completes
+			for _, call := range dc.calls {
+				if call.deadline <= now {
+					call.f.finish(contract.ErrDependencyTimeout)
+				}
+			}
+			dp.reissue(dc)
+		}
+	}
+	if len(dp.waiting) > 0 {
+		kept := dp.waiting[:0]
+		for _, call := range dp.waiting {
+			switch {
+			case call.f.done:
+			case call.deadline <= now:
+				call.f.finish(contract.ErrDependencyTimeout)
+			default:
+				kept = append(kept, call)
+			}
+		}
+		clear(dp.waiting[len(kept):])
+		dp.waiting = kept
+	}
+	dp.admit()
 }
 
 // answer records one call's answer and sends the next call (seq) or
@@ -245,41 +374,45 @@ func (f *fanout) answer(ok bool) {
 		return
 	}
 	if !ok {
-		f.finish(false)
+		f.finish(contract.ErrDependency)
 		return
 	}
 	f.answered++
 	switch {
 	case f.answered == f.calls:
-		f.finish(true)
+		f.finish(nil)
 	case f.mode == contract.Seq:
 		f.pool.issue(f, 1)
 	}
 }
 
-// finish answers the /fanout request: 200 with the elapsed time, or 502.
-func (f *fanout) finish(ok bool) {
+// finish answers the /fanout request: 200 with the elapsed time, or the
+// error (502 or 504). The calls still out are dropped as they answer.
+func (f *fanout) finish(e *contract.Error) {
 	if f.done {
 		return
 	}
 	f.done = true
 	p := f.p
-	if ok {
+	if e == nil {
 		p.status, p.body = 200, contract.AppendFanoutBody(nil, f.calls, f.mode, time.Since(f.start))
 	} else {
-		e := contract.ErrDependency
 		p.status, p.body = e.Status, e.AppendBody(nil)
 	}
 	p.ctype = contract.ContentTypeJSON
 	_ = p.Run(context.Background()) // on the loop already
 }
 
-// appendDepRequest appends one call: GET /io?ms=N.
-func appendDepRequest(dst []byte, ms int, host string) []byte {
+// appendDepRequest appends one call: GET /io?ms=N (contract.DependencyPath),
+// with Connection: close on a fresh connection.
+func appendDepRequest(dst []byte, ms int, host string, closeAfter bool) []byte {
 	dst = append(dst, "GET /io?ms="...)
 	dst = strconv.AppendInt(dst, int64(ms), 10)
 	dst = append(dst, " HTTP/1.1\r\nHost: "...)
 	dst = append(dst, host...)
+	if closeAfter {
+		dst = append(dst, "\r\nConnection: close"...)
+	}
 	return append(dst, "\r\n\r\n"...)
 }
 

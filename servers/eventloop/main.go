@@ -75,9 +75,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	s.ready = func() {
 		logger.Printf("eventloop: gnet reactor, handler=%s, loops=%d%s, on http://%s "+
-			"(GOMAXPROCS %d, CPUs %d, nofile %d, header timeout %v, idle timeout %v)",
+			"(GOMAXPROCS %d, CPUs %d, nofile %d, header timeout %v, idle timeout %v, %s)",
 			cfg.handler, cfg.loops, describeStyle(cfg), addr, runtime.GOMAXPROCS(0), runtime.NumCPU(), nofile,
-			cfg.readHeaderTimeout, cfg.idleTimeout)
+			cfg.readHeaderTimeout, cfg.idleTimeout, &cfg.opts)
 	}
 	if err := s.serve(addr); err != nil {
 		return fmt.Errorf("engine stopped: %w", err)
@@ -123,12 +123,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request head")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive idle timeout")
 	fs.DurationVar(&cfg.linger, "linger", 500*time.Millisecond, "how long a closing connection reads and drops input")
+	fs.DurationVar(&cfg.writeTimeout, "write-timeout", 30*time.Second,
+		"how long a client may leave 4 MiB of answers unread, without reading any, before its connection closes")
+	cfg.opts.RegisterFlags(fs)
+	connMiB := fs.Int64("conn-memory", 512, "MiB buffered across all connections past which new requests and connections get 503 (0: no limit)")
 	fs.DurationVar(&cfg.grace, "shutdown-grace", 10*time.Second, "time in-flight requests get to finish on SIGTERM")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: eventloop [flags]\n\nThe lab's event-loop server (gnet). Flags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	cfg.connMemory = *connMiB << 20
+	if err := cfg.opts.Validate(); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
@@ -141,7 +149,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-pool-size must be at least 1")
 	case cfg.depConns < 1:
 		return cfg, errors.New("-dependency-conns must be at least 1")
-	case cfg.readHeaderTimeout <= 0 || cfg.idleTimeout <= 0 || cfg.linger <= 0 || cfg.grace <= 0:
+	case *connMiB < 0 || *connMiB > 1<<20:
+		return cfg, errors.New("-conn-memory must be in [0, 1048576] MiB")
+	case cfg.readHeaderTimeout <= 0 || cfg.idleTimeout <= 0 || cfg.linger <= 0 || cfg.grace <= 0 || cfg.writeTimeout <= 0:
 		return cfg, errors.New("timeouts must be positive")
 	}
 	return cfg, nil

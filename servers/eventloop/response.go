@@ -68,7 +68,7 @@ const continue100 = "HTTP/1.1 100 Continue\r\n\r\n"
 // sends, built once.
 var statusLines = func() map[int][2]string {
 	m := map[int][2]string{}
-	for _, code := range []int{200, 400, 404, 405, 413, 417, 431, 500, 501, 502, 503, 505} {
+	for _, code := range []int{200, 400, 404, 405, 413, 417, 429, 431, 500, 501, 502, 503, 504, 505} {
 		s := strconv.Itoa(code) + " " + http.StatusText(code) + "\r\n"
 		m[code] = [2]string{"HTTP/1.1 " + s, "HTTP/1.0 " + s}
 	}

@@ -32,7 +32,10 @@ type config struct {
 	idleTimeout       time.Duration
 	linger            time.Duration // how long a closing connection drains input
 	grace             time.Duration // how long in-flight requests get on SIGTERM
+	writeTimeout      time.Duration // how long a client may leave maxOutbound unread without progress
+	connMemory        int64         // bytes buffered across connections past which new work is shed; 0: no limit
 	nofile            uint64        // the soft RLIMIT_NOFILE in force
+	opts              contract.Options
 }
 
 // tick is how often the engine clock, the Date header and the deadline
@@ -65,7 +68,11 @@ type server struct {
 	loopsMu sync.Mutex
 	loops   map[gnet.EventLoop]*loopState
 
-	lastShedLog atomic.Int64
+	lastShedLog     atomic.Int64
+	lastOverflowLog atomic.Int64
+
+	shedding      atomic.Bool  // over cfg.connMemory: new work gets 503 (backpressure.go)
+	bufferedTotal atomic.Int64 // the loops' buffered bytes at the last tick
 
 	// ready, when set, runs once the listener accepts connections.
 	ready func()
@@ -79,7 +86,7 @@ func newServer(cfg config, logger *log.Logger) (*server, error) {
 		loops: map[gnet.EventLoop]*loopState{}}
 	s.clock.Store(time.Now().UnixNano())
 	s.date.refresh(time.Now())
-	s.model = contract.Model{Wait: blockingio.Sleep, Stats: s.appendStats}
+	s.model = contract.Model{Wait: blockingio.Sleep, Stats: s.appendStats, DependencyTimeout: cfg.opts.DependencyTimeout}
 	reserve := 64 // stdio, epoll, eventfds, listeners, /proc reads
 	switch cfg.handler {
 	case "async":
@@ -211,6 +218,9 @@ func (s *server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if s.shutting.Load() {
 		return nil, gnet.Close
 	}
+	if s.shedding.Load() {
+		return appendResponse(nil, refusalMeta, errOverloaded.Status, contract.ContentTypeJSON, errOverloaded.AppendBody(nil), &s.date), gnet.Close
+	}
 	if s.shedAt > 0 && c.Fd() >= s.shedAt {
 		s.logShed(c.Fd())
 		return appendResponse(nil, refusalMeta, errShed.Status, contract.ContentTypeJSON, errShed.AppendBody(nil), &s.date), gnet.Close
@@ -253,6 +263,7 @@ func (s *server) OnTick() (time.Duration, gnet.Action) {
 	s.clock.Store(now.UnixNano())
 	s.date.refresh(now)
 	s.loopsMu.Lock()
+	s.updateShedding()
 	for _, ls := range s.loops {
 		_ = ls.el.Execute(context.Background(), ls.sweeper)
 	}
@@ -270,10 +281,10 @@ func (s *server) loopOf(el gnet.EventLoop) *loopState {
 		ls = &loopState{srv: s, el: el}
 		ls.sweeper = gnet.RunnableFunc(ls.sweep)
 		if s.depAddr != nil {
-			ls.dep = newDepPool(ls, s.depAddr, s.cfg.dependency, s.cfg.depConns)
+			ls.dep = newDepPool(ls, s.depAddr, s.cfg.dependency, s.cfg.depConns, s.cfg.opts.DependencyTimeout)
 		}
-		if s.cfg.handler == "async" {
-			ls.timers = newTimerQueue(el, s.done)
+		if s.cfg.handler == "async" || s.cfg.opts.EmulateConnectMillis > 0 {
+			ls.timers = newTimerQueue(el, s.done) // waits, and emulated handshakes
 		}
 		s.loops[el] = ls
 	}
@@ -311,9 +322,10 @@ type loopState struct {
 	el      gnet.EventLoop
 	sweeper gnet.Runnable
 
-	conns  []*connState
-	dep    *depPool    // async style with a dependency
-	timers *timerQueue // async style: pending waits
+	conns    []*connState
+	buffered atomic.Int64 // bytes the loop's connections buffer (written on the loop, summed by the ticker)
+	dep      *depPool     // async style with a dependency
+	timers   *timerQueue  // async style: pending waits
 
 	out     []byte // answers produced during one onTraffic, written once at its end
 	resp    []byte // one answer being built outside onTraffic
@@ -348,9 +360,18 @@ func (ls *loopState) sweep(context.Context) error {
 		if cs.shutPending {
 			cs.tryShutdown()
 		}
+		if cs.pause == pauseOutbound {
+			cs.checkOutbound(now)
+		}
+		if cs.acct != 0 {
+			cs.account() // gnet wrote some out since
+		}
 		if cs.deadline != 0 && now >= cs.deadline {
 			_ = ls.el.Close(cs.c)
 		}
+	}
+	if ls.dep != nil {
+		ls.dep.expire(now)
 	}
 	return nil
 }

@@ -57,7 +57,13 @@ func newTimerQueue(el gnet.EventLoop, done <-chan struct{}) *timerQueue {
 
 // after answers p with the /io body once ms have passed. On the loop.
 func (tq *timerQueue) after(ms int, p *pending) {
-	at := monoNow() + int64(ms)*int64(time.Millisecond)
+	tq.afterNanos(int64(ms)*int64(time.Millisecond), p)
+}
+
+// afterNanos fires p once d nanoseconds have passed: it answers the /io
+// body, or, when p.deferred, runs p's request. On the loop.
+func (tq *timerQueue) afterNanos(d int64, p *pending) {
+	at := monoNow() + d
 	heap.Push(&tq.h, timerEntry{at: at, p: p})
 	if tq.armed == 0 || at < tq.armed {
 		tq.arm(at)
@@ -79,7 +85,10 @@ func (tq *timerQueue) expire(context.Context) error {
 	now := monoNow()
 	for len(tq.h) > 0 && tq.h[0].at <= now {
 		p := heap.Pop(&tq.h).(timerEntry).p
-		if !p.cs.closed {
+		if p.deferred && !p.cs.closed {
+			p.deferred = false
+			p.cs.runDeferred(p)
+		} else if !p.cs.closed {
 			ms := p.req.Params.Millis
 			p.status, p.ctype, p.body = 200, contract.ContentTypeJSON, contract.AppendIOBody(p.cs.loop.body[:0], ms)
 			_ = p.Run(context.Background())

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -24,11 +25,13 @@ import (
 type config struct {
 	addr        string
 	workers     int
+	reuseport   bool
 	dependency  string
 	readTimeout time.Duration
 	idleTimeout time.Duration
 	grace       time.Duration
-	args        []string // this process's arguments, passed on to every child
+	contract    contract.Options // -dependency-timeout, -emulate-connect-ms
+	args        []string         // this process's arguments, passed on to every child
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -37,11 +40,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "worker processes (default: the CPUs this process may use)")
+	fs.BoolVar(&c.reuseport, "reuseport", false, "every worker binds its own SO_REUSEPORT listener and the kernel spreads connections (fasthttp's Prefork.Reuseport); default: the workers share the master's listener")
 	fs.StringVar(&c.dependency, "dependency", "", "host:port of the /fanout dependency")
 	fs.DurationVar(&c.readTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request, from its first byte")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive idle timeout")
 	fs.DurationVar(&c.grace, "shutdown-grace", 10*time.Second, "time in-flight requests get to finish on SIGTERM")
+	c.contract.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.contract.Validate(); err != nil {
 		return c, err
 	}
 	if c.workers < 1 || c.workers > 256 {
@@ -59,11 +67,18 @@ func newServer(c config, logger *log.Logger) *fasthttp.Server {
 	model := contract.Model{
 		Wait: func(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) },
 		Call: call,
-		// The tree is the master's: every child reports the same processes.
-		Stats: func(dst []byte) []byte { return procstat.AppendJSON(dst, "prefork", os.Getppid(), -1) },
+		// /stats is answered in handle, which knows the listening port.
+
+		DependencyTimeout: c.contract.DependencyTimeout,
 	}
+	opts := c.contract
 	return &fasthttp.Server{
-		Handler:                      func(ctx *fasthttp.RequestCtx) { handle(ctx, &model) },
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			if d := opts.ConnectDelay(ctx.ConnRequestNum()); d > 0 {
+				time.Sleep(d) // the emulated WAN handshake: network time, not the model's
+			}
+			handle(ctx, &model)
+		},
 		ErrorHandler:                 handleParseError,
 		Name:                         "lab-prefork",
 		ReadBufferSize:               contract.MaxHeaderBytes, // a larger header is ErrSmallBuffer: 431
@@ -87,6 +102,17 @@ func handle(ctx *fasthttp.RequestCtx, m *contract.Model) {
 	req, cerr := contract.Resolve(h.Method(), ctx.Path(), ctx.URI().QueryString())
 	if cerr != nil {
 		writeError(ctx, cerr)
+		return
+	}
+	if req.Route == contract.Stats {
+		// The tree is the master's: every worker reports the same processes,
+		// and the connections of all workers (openConnections).
+		port := 0
+		if a, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
+			port = a.Port
+		}
+		ctx.SetContentType(contract.ContentTypeJSON)
+		ctx.Response.SetBodyRaw(procstat.AppendJSON(ctx.Response.Body()[:0], "prefork", os.Getppid(), openConnections(port)))
 		return
 	}
 	status, body := contract.Serve(context.Background(), ctx.Response.Body()[:0], req, m)
@@ -122,19 +148,32 @@ func handleParseError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 // newDependencyCall returns a blocking fasthttp client call to the
-// dependency's /io, or nil without a dependency.
-func newDependencyCall(dep string) func(ctx context.Context, ms int) error {
+// dependency's /io, or nil without a dependency. Pooled calls share one
+// HostClient's keep-alive connections; a Fresh call (conn=new) goes through
+// a second HostClient whose requests all say Connection: close, so it never
+// holds an idle connection and dials one per call. A call gives up at ctx's
+// deadline (fasthttp.ErrTimeout) and fasthttp closes that connection.
+func newDependencyCall(dep string) func(ctx context.Context, c contract.DependencyCall) error {
 	if dep == "" {
 		return nil
 	}
-	client := &fasthttp.HostClient{Addr: dep, MaxConns: 10_000, Name: "lab-prefork"}
-	timeout := time.Duration(contract.MaxIOMillis+5_000) * time.Millisecond
-	return func(_ context.Context, ms int) error {
+	pooled := &fasthttp.HostClient{Addr: dep, MaxConns: 10_000, Name: "lab-prefork"}
+	fresh := &fasthttp.HostClient{Addr: dep, MaxConns: 10_000, Name: "lab-prefork"}
+	return func(ctx context.Context, c contract.DependencyCall) error {
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 		defer fasthttp.ReleaseRequest(req)
 		defer fasthttp.ReleaseResponse(resp)
-		req.SetRequestURI("http://" + dep + contract.DependencyPath(ms))
-		if err := client.DoTimeout(req, resp, timeout); err != nil {
+		req.SetRequestURI("http://" + dep + contract.DependencyPath(c.Millis))
+		client := pooled
+		if c.Fresh {
+			client = fresh
+			req.SetConnectionClose()
+		}
+		deadline, ok := ctx.Deadline()
+		if !ok {
+			deadline = time.Now().Add(contract.DefaultDependencyTimeout)
+		}
+		if err := client.DoDeadline(req, resp, deadline); err != nil {
 			return err
 		}
 		if resp.StatusCode() != fasthttp.StatusOK {
@@ -144,19 +183,25 @@ func newDependencyCall(dep string) func(ctx context.Context, ms int) error {
 	}
 }
 
-// serveChild runs one worker: serve the inherited listener until SIGTERM,
-// then drain. The child also dies with its master: Pdeathsig (set by the
-// master) and fasthttp's OnMasterDeath poll, whichever comes first.
+// serveChild runs one worker: serve the listener (inherited, or its own
+// with -reuseport) until SIGINT/SIGTERM, then drain and say so. The child
+// also dies with its master: Pdeathsig (set by the master) and fasthttp's
+// OnMasterDeath poll, whichever comes first.
 func serveChild(c config, stderr io.Writer) error {
+	// Handle signals first: until Notify, SIGTERM kills a starting worker
+	// outright (the default action), without its drain or its exit line.
+	sigc := make(chan os.Signal, 4)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
 	logger := log.New(stderr, "", log.LstdFlags)
+	pid := os.Getpid()
 	if _, err := limits.RaiseNofile(); err != nil {
-		logger.Printf("prefork child %d: %v", os.Getpid(), err)
+		logger.Printf("prefork worker %d: %v", pid, err)
 	}
 	srv := newServer(c, logger)
 	p := prefork.New(srv)
+	p.Reuseport = c.reuseport
 	p.OnMasterDeath = func() { os.Exit(1) }
-	sigc := make(chan os.Signal, 1)
-	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	logger.Printf("prefork worker %d: serving", pid)
 	errc := make(chan error, 1)
 	go func() { errc <- p.ListenAndServe(c.addr) }()
 	select {
@@ -164,7 +209,16 @@ func serveChild(c config, stderr io.Writer) error {
 		return err
 	case <-sigc:
 	}
+	// Later signals are received and ignored: the drain is already bounded by the grace.
+	go func() {
+		for range sigc {
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), c.grace)
 	defer cancel()
-	return srv.ShutdownWithContext(ctx)
+	if err := srv.ShutdownWithContext(ctx); err != nil {
+		return fmt.Errorf("worker %d: drain: %w", pid, err)
+	}
+	logger.Printf("prefork worker %d: exited cleanly", pid)
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -33,16 +34,45 @@ const (
 var errShuttingDown = errors.New("shutting down")
 
 // supervisor is the master's state. Its methods run on the prefork
-// goroutine (callbacks) and on the signal goroutine; mu guards live and exits.
+// goroutine (callbacks) and on the signal goroutine. mu guards stopping,
+// live and exits: spawn checks stopping, starts the child and registers it
+// under mu, and stopAll sets stopping and signals the registered children
+// under mu, so a child is either refused or signalled, never missed.
 type supervisor struct {
-	cfg      config
-	logger   *log.Logger
-	stopping atomic.Bool
-	spawned  atomic.Int64
+	cfg     config
+	logger  *log.Logger
+	spawned atomic.Int64
 
-	mu    sync.Mutex
-	live  map[int]*os.Process
-	exits []time.Time // child exits within crashLoopWindow
+	mu       sync.Mutex
+	stopping bool
+	live     map[int]*os.Process
+	exits    []time.Time // child exits within crashLoopWindow
+}
+
+// isStopping reports whether stopAll has run.
+func (s *supervisor) isStopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopping
+}
+
+// preforkLogger is the logger fasthttp's prefork writes to. Once the master
+// is stopping, it drops prefork's reports of what a normal stop does: a
+// worker's clean exit (each worker logs its own), and the refused respawn
+// (errShuttingDown) by which the master ends prefork's supervision loop.
+// Every other line, and every line before the stop, goes through.
+type preforkLogger struct{ s *supervisor }
+
+func (l preforkLogger) Printf(format string, args ...any) {
+	if l.s.isStopping() {
+		msg := fmt.Sprintf(format, args...)
+		if strings.Contains(msg, errShuttingDown.Error()) || strings.HasSuffix(msg, "exited cleanly") {
+			return
+		}
+		l.s.logger.Print(msg)
+		return
+	}
+	l.s.logger.Printf(format, args...)
 }
 
 // superviseChildren runs the master: it forks cfg.workers children sharing
@@ -62,7 +92,8 @@ func superviseChildren(c config, stderr io.Writer) error {
 
 	s := &supervisor{cfg: c, logger: logger, live: map[int]*os.Process{}}
 	p := prefork.New(newServer(c, logger))
-	p.Logger = logger
+	p.Logger = preforkLogger{s}
+	p.Reuseport = c.reuseport
 	p.RecoverThreshold = math.MaxInt // see crashLoopWindow
 	p.ShutdownGracePeriod = c.grace
 	p.CommandProducer = s.spawn
@@ -74,21 +105,33 @@ func superviseChildren(c config, stderr io.Writer) error {
 		logger.Printf("prefork: child %d died, respawned as %d", oldPID, newPID)
 	}
 	p.OnMasterReady = func(pids []int) error {
-		logger.Printf("prefork: fasthttp master %d, %d worker processes %v (GOMAXPROCS 1 each) on %s, dependency %q",
-			os.Getpid(), len(pids), pids, c.addr, c.dependency)
+		logger.Printf("prefork: fasthttp master %d, %d worker processes %v (GOMAXPROCS 1 each) on %s, dependency %q, %s",
+			os.Getpid(), len(pids), pids, c.addr, c.dependency, &c.contract)
 		return nil
 	}
 
-	sigc := make(chan os.Signal, 1)
+	// Every SIGINT/SIGTERM is handled: the first stops the workers, and
+	// each later one sends SIGTERM again to the workers still running (a
+	// worker that is still starting may not have installed its handler).
+	sigc := make(chan os.Signal, 4)
 	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigc)
+	served := make(chan struct{})
+	defer close(served)
 	go func() {
-		sig, ok := <-sigc
-		if !ok {
-			return
+		for n := 0; ; n++ {
+			select {
+			case <-served:
+				return
+			case sig := <-sigc:
+				if n == 0 {
+					logger.Printf("prefork: %v: stopping the workers, in-flight requests get %s", sig, c.grace)
+				} else {
+					logger.Printf("prefork: %v again: the workers are already stopping; signalling them again", sig)
+				}
+				s.stopAll()
+			}
 		}
-		logger.Printf("prefork: %v: stopping the workers, in-flight requests get %s", sig, c.grace)
-		s.stopAll()
 	}()
 
 	err := p.ListenAndServe(c.addr)
@@ -104,7 +147,9 @@ func superviseChildren(c config, stderr io.Writer) error {
 // children and for every respawn; refusing here is how shutdown and the
 // crash-loop rule stop the respawning.
 func (s *supervisor) spawn(files []*os.File) (*exec.Cmd, error) {
-	if s.stopping.Load() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
 		return nil, errShuttingDown
 	}
 	if s.spawned.Add(1) > int64(s.cfg.workers) {
@@ -130,15 +175,12 @@ func (s *supervisor) spawn(files []*os.File) (*exec.Cmd, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	s.live[cmd.Process.Pid] = cmd.Process
-	s.mu.Unlock()
 	return cmd, nil
 }
 
+// recordExit notes one child exit and refuses a crash loop. The caller holds mu.
 func (s *supervisor) recordExit() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := time.Now()
 	kept := s.exits[:0]
 	for _, t := range s.exits {
@@ -157,10 +199,11 @@ func (s *supervisor) recordExit() error {
 // stopAll refuses further respawns and sends SIGTERM to every live child.
 // The first exit makes prefork ask spawn for a replacement, which fails with
 // errShuttingDown; prefork then stops the rest and waits for them.
+// It is safe to call more than once: each call signals the live children again.
 func (s *supervisor) stopAll() {
-	s.stopping.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.stopping = true
 	for _, p := range s.live {
 		p.Signal(syscall.SIGTERM)
 	}

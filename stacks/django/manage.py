@@ -1,0 +1,10 @@
+#!/usr/bin/env python3
+"""Django's command-line utility (run it with /usr/bin/python3; see README.md)."""
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labsite.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
