@@ -2,16 +2,27 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/serverlab/lab/loadgen/report"
+	"github.com/serverlab/lab/loadgen/results"
+	"github.com/serverlab/lab/loadgen/verdict"
 )
 
-// renderReport renders DIR/report.md and DIR/charts/*.svg from
-// DIR/results.json (package report), and says where it wrote them.
+// renderReport renders DIR/report.md, DIR/report.html and DIR/charts/*.svg
+// from DIR/results.json (package report), and says where it wrote them.
 func renderReport(jsonPath string, stdout, stderr io.Writer) error {
-	path, r, err := report.RenderFile(jsonPath)
+	return renderCompared(jsonPath, "", stdout, stderr)
+}
+
+// renderCompared is renderReport that, with comparePath, also lists the
+// verdicts that differ from that run's.
+func renderCompared(jsonPath, comparePath string, stdout, stderr io.Writer) error {
+	path, r, err := report.RenderFileWith(jsonPath, comparePath)
 	if err != nil {
 		return err
 	}
@@ -19,19 +30,53 @@ func renderReport(jsonPath string, stdout, stderr io.Writer) error {
 	if len(r.Charts) == 1 {
 		n = "chart"
 	}
-	fmt.Fprintf(stdout, "report: %s (%d %s in %s/)\n", path, len(r.Charts), n, report.ChartsDir)
+	fmt.Fprintf(stdout, "report: %s and %s (%d %s in %s/)\n", path, strings.TrimSuffix(path, ".md")+".html", len(r.Charts), n, report.ChartsDir)
+	if comparePath != "" {
+		f, err := results.Read(jsonPath)
+		if err != nil {
+			return err
+		}
+		o, err := results.Read(comparePath)
+		if err != nil {
+			return err
+		}
+		ds := report.Differences(verdict.Claims(f), verdict.Claims(o))
+		word := "claims differ"
+		if len(ds) == 1 {
+			word = "claim differs"
+		}
+		fmt.Fprintf(stdout, "%d %s from %s\n", len(ds), word, comparePath)
+		for _, d := range ds {
+			fmt.Fprintf(stdout, "  claim %d: %s here, %s there\n", d.Claim, d.This.Outcome, d.That.Outcome)
+		}
+	}
 	return nil
 }
 
+const reportUsage = `Usage: loadgen report [-compare OTHER.json] DIR/results.json
+
+Renders DIR/report.md, DIR/report.html (self-contained, charts inline) and
+DIR/charts/*.svg from the suite's raw results. With -compare, the report
+gains a section listing every claim whose verdict differs from OTHER.json's
+(both recomputed with this code), and the differences are printed.
+`
+
 func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "Usage: loadgen report DIR/results.json\n\nRenders DIR/report.md and DIR/charts/*.svg from the suite's raw results.")
-		if len(args) == 1 {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, reportUsage) }
+	compare := fs.String("compare", "", "another run's results.json whose verdicts to compare with")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
 	}
-	if err := renderReport(args[0], stdout, stderr); err != nil {
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	if err := renderCompared(fs.Arg(0), *compare, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "loadgen report:", err)
 		return exitFail
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -38,12 +39,17 @@ Options:
   -H "Name: value"     extra request header, repeatable
   -m METHOD            request method (default GET)
   -disable-keepalive   a new connection for every request
+  -warmup DUR          fast engine: run the load this long first, on the same
+                       connections, and discard it (default 0)
   -engine fast|hey     load engine (default fast)
   -json FILE           also write the result as JSON (atomically)
   -loops N             fast engine event loops (default GOMAXPROCS)
 
-Exit status: 0 done (failed requests are results, not failures), 1 the run
-could not start, 2 bad usage, 130 interrupted (partial results written).
+rps counts successful answers (2xx and 3xx) only; 4xx/5xx answers and
+requests without an answer are errors, by class, with an error rate. Requests
+still unanswered when the window ends are in the latency as lower bounds.
+
+` + exitCodes + `
 
 Examples:
   loadgen run -url http://127.0.0.1:8080/plaintext -c 64 -d 10s
@@ -60,8 +66,9 @@ func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
 // runCmd implements `loadgen run`.
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, runUsage) }
+	// Errors are printed below, short: the error with a valid example, then
+	// one line pointing at -h.
+	fs.SetOutput(io.Discard)
 	var (
 		cfg      engine.Config
 		headers  headerFlags
@@ -83,21 +90,25 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&engName, "engine", engine.Name, "")
 	fs.StringVar(&jsonPath, "json", "", "")
 	fs.IntVar(&cfg.Loops, "loops", 0, "")
+	fs.DurationVar(&cfg.Warmup, "warmup", 0, "")
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "loadgen run: "+format+"\n%s", append(a, seeHelp("run"))...)
+		return exitUsage
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, runUsage)
 			return exitOK
 		}
-		return exitUsage
+		return usageErr("%s", flagError(err))
 	}
 	if cfg.URL == "" && fs.NArg() == 1 {
 		cfg.URL = fs.Arg(0) // hey style: the URL as the last argument
 	} else if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "loadgen run: unexpected arguments %q\n", fs.Args())
-		return exitUsage
+		return usageErr("unexpected arguments %q; options go before the URL, e.g. loadgen run -c 64 -d 10s %s", fs.Args(), runExamples["url"])
 	}
 	if cfg.URL == "" {
-		fmt.Fprint(stderr, "loadgen run: -url is required\n\n"+runUsage)
-		return exitUsage
+		return usageErr("-url is required, e.g. -url %s", runExamples["url"])
 	}
 	cfg.Headers = headers
 	cfg.Requests = requests
@@ -114,18 +125,19 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return heyengine.Run(ctx, cfg)
 		}
 	default:
-		fmt.Fprintf(stderr, "loadgen run: -engine %q: want fast or hey\n", engName)
-		return exitUsage
+		return usageErr("-engine %q is not an engine; use -engine fast (the default) or -engine hey", engName)
 	}
 
-	if engName == engine.Name {
-		if err := cfg.Validate(); err != nil {
-			fmt.Fprintf(stderr, "loadgen run: %v\n", err)
-			if errors.Is(err, engine.ErrConfig) {
-				return exitUsage
-			}
-			return exitFail
+	validate := cfg.Validate
+	if engName == heyengine.Name {
+		validate = func() error { return heyengine.Validate(cfg) }
+	}
+	if err := validate(); err != nil {
+		if errors.Is(err, engine.ErrConfig) {
+			return usageErr("%s", configError(err))
 		}
+		fmt.Fprintf(stderr, "loadgen run: %v\n", err)
+		return exitFail
 	}
 
 	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -142,17 +154,21 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	res, err := runEngine(ctx, cfg, prog.update)
 	prog.done()
 	if err != nil {
-		fmt.Fprintf(stderr, "loadgen run: %v\n", err)
 		if errors.Is(err, engine.ErrConfig) {
-			return exitUsage
+			return usageErr("%s", configError(err))
 		}
+		fmt.Fprintf(stderr, "loadgen run: %v\n", err)
 		return exitFail
 	}
 	printSummary(stdout, res)
 	code := exitOK
-	if res.Interrupted {
+	switch {
+	case res.Interrupted:
 		fmt.Fprintln(stderr, "loadgen run: interrupted; the result above is partial")
 		code = exitInterrupted
+	case res.OK == 0:
+		fmt.Fprintf(stderr, "loadgen run: no request succeeded (%s); check that %s answers, e.g. with curl -i\n", failureText(res), cfg.URL)
+		code = exitNoSuccess
 	}
 	if jsonPath != "" {
 		if err := writeJSON(jsonPath, res); err != nil {
@@ -161,6 +177,64 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// runExamples are valid values for each flag of run, quoted in error
+// messages so that a bad value comes with a fix.
+var runExamples = map[string]string{
+	"url": "http://127.0.0.1:8080/plaintext", "c": "64", "d": "10s (or 500ms, 1m30s)", "n": "10000",
+	"rate": "2000", "max-conns": "1000", "pipeline": "16", "timeout": "5s", "H": `"Accept: text/plain"`,
+	"m": "GET", "engine": "fast", "json": "out.json", "loops": "2", "warmup": "1s",
+}
+
+var invalidValue = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -([\w-]+): (.*)$`)
+
+// flagError rewrites the flag package's error into one that names the flag
+// and gives a valid example.
+func flagError(err error) string {
+	msg := err.Error()
+	if m := invalidValue.FindStringSubmatch(msg); m != nil {
+		why := m[3]
+		switch why {
+		case "parse error":
+			why = "not a valid value"
+		case "value out of range":
+			why = "out of range"
+		}
+		return fmt.Sprintf("-%s %q: %s; example: -%s %s", m[2], m[1], why, m[2], runExamples[m[2]])
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return fmt.Sprintf("-%s needs a value, e.g. -%s %s", name, name, runExamples[name])
+	}
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return fmt.Sprintf("unknown flag %s", name)
+	}
+	return msg
+}
+
+// configError is an engine configuration error without its "invalid
+// configuration" prefix: the message itself names the flag and the fix.
+func configError(err error) string {
+	return strings.TrimPrefix(err.Error(), engine.ErrConfig.Error()+": ")
+}
+
+// failureText says why nothing succeeded: the error classes seen and the
+// requests left unanswered.
+func failureText(res *engine.Result) string {
+	var parts []string
+	for _, c := range engine.Classes {
+		if n := res.ErrorsByClass[c]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", c, n))
+		}
+	}
+	s := fmt.Sprintf("%d of %d finished requests failed", res.Errors, res.Requests)
+	if len(parts) > 0 {
+		s += ": " + strings.Join(parts, ", ")
+	}
+	if res.Unfinished > 0 {
+		s += fmt.Sprintf("; %d unanswered when the window ended", res.Unfinished)
+	}
+	return s
 }
 
 func describeBound(cfg engine.Config) string {

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,18 +40,27 @@ Options:
   -targets n=url,...   external mode: measure servers that are already running,
                        named by configuration (%s)
   -bin DIR             where the server binaries are (default bin)
-  -warmup DUR          warm-up per measurement (default 500ms, -quick 200ms)
-  -measure DUR         measurement per repetition (default 2s, -quick 600ms)
+  -warmup DUR          base warm-up per measurement (default 500ms, -quick 200ms)
+  -measure DUR         base window per repetition (default 2s, -quick 600ms);
+                       points with a long expected latency get 5× that latency
+  -budget DUR          planned time the run keeps to (default 20m, -quick 90s):
+                       headline points stop adding repetitions when it is spent
+  -plan                print the plan (measurements, windows, time) and exit
   -no-report           write results.json only
 
-Exit status: 0 done, 1 the suite could not run, 2 bad usage, 130 interrupted
-(what was measured is kept in results.json and the report).
+Real stacks (stacks/, scripts/install-stacks.sh) run beside their twins;
+one that is not installed gets rows that read "not installed".
+
+Exit status: 0 done, 1 the suite could not run or something in it failed
+(what was measured is kept), 2 bad usage (unknown flag, scenario, target,
+CPU list), 130 interrupted (what was measured is kept in results.json and
+the report).
 `
 
 func suiteCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintf(stderr, suiteUsage, catalog.Names(), configNames()) }
+	// Errors are printed here, short: the error, then where the options are.
+	fs.SetOutput(io.Discard)
 	var (
 		o                    suite.Options
 		scenarios, targets   string
@@ -68,10 +79,14 @@ func suiteCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&o.Warmup, "warmup", 0, "")
 	fs.DurationVar(&o.Measure, "measure", 0, "")
 	fs.BoolVar(&noReport, "no-report", false, "")
+	fs.DurationVar(&o.Budget, "budget", 0, "")
+	fs.BoolVar(&o.PlanOnly, "plan", false, "")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
+			fmt.Fprintf(stdout, suiteUsage, catalog.Names(), configNames())
 			return exitOK
 		}
+		fmt.Fprintf(stderr, "loadgen suite: %v\nRun 'loadgen suite -h' for the options.\n", err)
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
@@ -84,11 +99,25 @@ func suiteCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if scenarios != "" {
 		o.Scenarios = strings.Split(scenarios, ",")
+		for _, n := range o.Scenarios {
+			if _, ok := catalog.ScenarioByName(strings.TrimSpace(n)); !ok {
+				fmt.Fprintf(stderr, "loadgen suite: -scenarios: unknown scenario %q (known: %s)\n", n, catalog.Names())
+				return exitUsage
+			}
+		}
+	}
+	if o.Warmup < 0 || o.Measure < 0 || o.Budget < 0 {
+		fmt.Fprintln(stderr, "loadgen suite: -warmup, -measure and -budget take a positive duration (example: -measure 2s)")
+		return exitUsage
 	}
 	var err error
 	if o.Targets, err = parseTargets(targets); err != nil {
 		fmt.Fprintln(stderr, "loadgen suite:", err)
 		return exitUsage
+	}
+	if err := targetsAlive(o.Targets); err != nil && !o.PlanOnly {
+		fmt.Fprintln(stderr, "loadgen suite:", err)
+		return exitFail
 	}
 	if len(o.Targets) == 0 {
 		for _, l := range []string{serverCPUs, loadCPUs} {
@@ -113,6 +142,9 @@ func suiteCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer stop()
 	start := time.Now()
 	file, runErr := suite.Run(ctx, o)
+	if o.PlanOnly && runErr == nil {
+		return exitOK
+	}
 	code := exitOK
 	switch {
 	case runErr != nil && ctx.Err() != nil:
@@ -142,6 +174,29 @@ func configNames() string {
 		n = append(n, c.Name)
 	}
 	return strings.Join(n, ", ")
+}
+
+// targetsAlive fails fast when a -targets URL refuses connections: a dead
+// target is known at once (issue 18), and the suite would otherwise start
+// its dependency and calibration first. A target that accepts but does not
+// answer yet is left to the suite's readiness wait.
+func targetsAlive(targets map[string]string) error {
+	for name, u := range targets {
+		pu, err := url.Parse(u)
+		if err != nil || pu.Host == "" {
+			return fmt.Errorf("-targets: %s: bad URL %q (want http://host:port)", name, u)
+		}
+		host := pu.Host
+		if pu.Port() == "" {
+			host += ":80"
+		}
+		c, err := net.DialTimeout("tcp", host, 2*time.Second)
+		if err != nil {
+			return fmt.Errorf("-targets: %s at %s: %v (is it running? start it, or leave it out of -targets)", name, u, err)
+		}
+		c.Close()
+	}
+	return nil
 }
 
 // parseTargets parses name=url,name=url.

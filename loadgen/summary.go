@@ -26,13 +26,19 @@ func printSummary(w io.Writer, res *engine.Result) {
 	}
 
 	fmt.Fprintf(w, "\nSummary:\n")
-	fmt.Fprintf(w, "  Requests:     %d in %.2fs (%d answered)\n", res.Requests, res.DurationS, res.Responses)
-	fmt.Fprintf(w, "  Requests/sec: %.2f\n", res.RPS)
+	fmt.Fprintf(w, "  Requests:     %d in %.2fs (%d answered, %d with 2xx/3xx)\n", res.Requests, res.DurationS, res.Responses, res.OK)
+	if res.Unfinished > 0 {
+		fmt.Fprintf(w, "  Unanswered:   %d when the window ended (in the latency as lower bounds)\n", res.Unfinished)
+	}
+	fmt.Fprintf(w, "  Requests/sec: %.2f (2xx/3xx answers only)\n", res.RPS)
 	if res.BytesRead != nil && res.BytesWritten != nil {
 		fmt.Fprintf(w, "  Transfer:     %s read, %s written\n", bytesStr(*res.BytesRead), bytesStr(*res.BytesWritten))
 	}
 	if res.Engine == engine.Name {
 		fmt.Fprintf(w, "  Connections:  %d opened, %d failed to open, peak %d open\n", res.Connects, res.ConnectErrors, res.PeakConns)
+	}
+	if res.LoadgenCPUUsPerRequest != nil {
+		fmt.Fprintf(w, "  Loadgen CPU:  %.2fs, %.2f µs per request\n", res.LoadgenCPUS, *res.LoadgenCPUUsPerRequest)
 	}
 
 	fmt.Fprintf(w, "\nLatency (ms)   %9s %9s %9s %9s %9s %9s\n", "p50", "p90", "p99", "p99.9", "max", "mean")
@@ -43,6 +49,9 @@ func printSummary(w io.Writer, res *engine.Result) {
 	latencyRow(w, label, res.Latency)
 	if res.LatencyUncorrected != nil {
 		latencyRow(w, "uncorrected", *res.LatencyUncorrected)
+	}
+	if res.LatencyFailed != nil {
+		latencyRow(w, "failed only", *res.LatencyFailed)
 	}
 
 	fmt.Fprintf(w, "\nStatus code distribution:\n")
@@ -59,12 +68,14 @@ func printSummary(w io.Writer, res *engine.Result) {
 	}
 
 	var transport int64
-	parts := make([]string, 0, len(engine.Classes))
-	for _, c := range engine.Classes {
+	parts := make([]string, 0, len(engine.TransportClasses))
+	for _, c := range engine.TransportClasses {
 		transport += res.ErrorsByClass[c]
 		parts = append(parts, fmt.Sprintf("%s %d", c, res.ErrorsByClass[c]))
 	}
-	fmt.Fprintf(w, "\nErrors: %d (%d without a response: %s; %d non-2xx)\n", res.Errors, transport, strings.Join(parts, ", "), res.Non2xx)
+	fmt.Fprintf(w, "\nErrors: %d, %.2f%% of requests (%d without a response: %s; %d with an error status: 4xx %d, 5xx %d)\n",
+		res.Errors, 100*res.ErrorRate, transport, strings.Join(parts, ", "),
+		res.ErrorsByClass[engine.ClassHTTP4xx]+res.ErrorsByClass[engine.ClassHTTP5xx], res.ErrorsByClass[engine.ClassHTTP4xx], res.ErrorsByClass[engine.ClassHTTP5xx])
 
 	if res.RateTarget != nil {
 		met := "met"

@@ -57,21 +57,23 @@ func TestStackCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	for _, c := range catalog.Configs {
-		seen[c.Name] = true
+		seen[c.Name]++
 	}
 	for _, s := range catalog.Stacks {
-		if seen[s.Name] {
-			t.Errorf("%s: name used twice", s.Name)
+		if seen[s.Name] != 1 {
+			t.Errorf("%s: %d configurations have this name, want 1 (Configs holds Stacks)", s.Name, seen[s.Name])
 		}
-		seen[s.Name] = true
+		if c, ok := catalog.ConfigByName(s.Name); !ok || c.Kind != catalog.KindStack {
+			t.Errorf("%s: ConfigByName does not find the stack", s.Name)
+		}
 		if s.Kind != catalog.KindStack || len(s.Command) == 0 || len(s.Requires) == 0 || s.Model == "" || s.Twin == "" {
 			t.Errorf("%s: incomplete: %+v", s.Name, s)
 		}
 		if s.TwinOf != "" {
-			if _, ok := catalog.ConfigByName(s.TwinOf); !ok {
-				t.Errorf("%s: TwinOf %q is no configuration", s.Name, s.TwinOf)
+			if tw, ok := catalog.ConfigByName(s.TwinOf); !ok || tw.Kind != catalog.KindTwin {
+				t.Errorf("%s: TwinOf %q is no twin configuration", s.Name, s.TwinOf)
 			}
 		}
 		if fi, err := os.Stat(filepath.Join(root, s.StackDir)); err != nil || !fi.IsDir() {
@@ -96,6 +98,7 @@ func TestStacksConformance(t *testing.T) {
 	// The Go reference: also the stacks' fan-out dependency.
 	dep := labtest.Start(t, labtest.Binary(t, "servers/blocking"), "")
 	for _, cfg := range catalog.Stacks {
+		cfg.Requires = rooted(root, cfg.Requires)
 		t.Run(cfg.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
@@ -115,6 +118,19 @@ func TestStacksConformance(t *testing.T) {
 			t.Run("group", func(t *testing.T) { checkStack(t, cfg, p.Addr, dep.Addr) })
 		})
 	}
+}
+
+// rooted makes relative Requires paths (the compiled servlet) absolute
+// under the repository root: the test runs in its package's folder.
+func rooted(root string, requires []string) []string {
+	out := make([]string, len(requires))
+	for i, r := range requires {
+		if strings.Contains(r, "/") && !strings.Contains(r, ":") && !filepath.IsAbs(r) {
+			r = filepath.Join(root, r)
+		}
+		out[i] = r
+	}
+	return out
 }
 
 // checkStack runs the cases against one started stack; its subtests run in
@@ -145,7 +161,7 @@ func checkStack(t *testing.T, cfg catalog.Config, addr, ref string) {
 	// Refusals the app writes itself: byte-identical to the Go server's.
 	var refusals []string
 	for _, c := range cases {
-		if strings.HasPrefix(c.name, "400 ") || c.name == "404" {
+		if strings.HasPrefix(c.name, "400 /") || c.name == "404" {
 			refusals = append(refusals, target(c))
 		}
 	}

@@ -25,6 +25,17 @@ const (
 	ContentTypeJSON = "application/json"
 )
 
+// CloseAfterChunked is the contract's rule against request smuggling: a
+// request whose body came in chunked transfer coding gets its answer, then
+// the server closes the connection. RFC 9112 §6.1 requires the close when
+// the request also carried a Content-Length (a CL.TE smuggling attempt:
+// a front end that framed it by Content-Length would take the bytes after
+// the last chunk for body, while this server would serve them as the next
+// request). net/http and fasthttp drop the Content-Length before a handler
+// can see it, so every server closes after every chunked request. The lab's
+// clients never send chunked bodies; a real client pays one reconnect.
+const CloseAfterChunked = true
+
 // Route names one endpoint of the contract.
 type Route uint8
 

@@ -128,12 +128,34 @@ func (e *NotInstalledError) Error() string {
 // Is makes errors.Is(err, ErrNotInstalled) true.
 func (e *NotInstalledError) Is(target error) bool { return target == ErrNotInstalled }
 
-// Check returns a *NotInstalledError when something cfg.Requires is missing.
-func Check(cfg catalog.Config) error {
-	if m := Missing(cfg.Requires); len(m) > 0 {
+// Check returns a *NotInstalledError when something cfg.Requires is
+// missing, relative paths being relative to the repository root (found
+// from the working directory).
+func Check(cfg catalog.Config) error { return CheckIn(ModuleRoot(), cfg) }
+
+// CheckIn is Check with relative paths relative to root.
+func CheckIn(root string, cfg catalog.Config) error {
+	if m := MissingIn(root, cfg.Requires); len(m) > 0 {
 		return &NotInstalledError{Name: cfg.Name, Missing: m}
 	}
 	return nil
+}
+
+// ModuleRoot is the repository root: the nearest folder at or above the
+// working directory that holds go.mod (the working directory if none).
+func ModuleRoot() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return wd
+		}
+	}
 }
 
 var (
@@ -142,9 +164,13 @@ var (
 )
 
 // Missing returns the requirements that are not met: a path that does not
-// exist, or "python3:<module>" that /usr/bin/python3 cannot import. A bare
-// command name (no slash) is looked up on PATH.
-func Missing(requires []string) []string {
+// exist (relative: to the working directory), or "python3:<module>" that
+// /usr/bin/python3 cannot import. A bare command name (no slash) is looked
+// up on PATH.
+func Missing(requires []string) []string { return MissingIn("", requires) }
+
+// MissingIn is Missing with relative paths relative to root.
+func MissingIn(root string, requires []string) []string {
 	var out []string
 	for _, r := range requires {
 		if mod, ok := strings.CutPrefix(r, "python3:"); ok {
@@ -159,7 +185,11 @@ func Missing(requires []string) []string {
 			}
 			continue
 		}
-		if _, err := os.Stat(r); err != nil {
+		path := r
+		if root != "" && !filepath.IsAbs(path) {
+			path = filepath.Join(root, path)
+		}
+		if _, err := os.Stat(path); err != nil {
 			out = append(out, r)
 		}
 	}
@@ -209,7 +239,10 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	if spec.URL != "" {
 		return reach(ctx, spec)
 	}
-	if err := Check(spec.Config); err != nil {
+	if spec.Root == "" {
+		spec.Root = ModuleRoot()
+	}
+	if err := CheckIn(spec.Root, spec.Config); err != nil {
 		return nil, err
 	}
 	var last error
@@ -257,9 +290,6 @@ func start(ctx context.Context, spec Spec) (*Process, error) {
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	root := spec.Root
-	if root == "" {
-		root, _ = os.Getwd()
-	}
 	p := &Process{Name: cfg.Name, Addr: addr, BaseURL: "http://" + addr, CPUs: spec.CPUs, spec: spec,
 		Logs: &syncbuf.Buffer{Limit: logLimit}, done: make(chan struct{}), seen: map[int]uint64{}}
 

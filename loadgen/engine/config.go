@@ -172,15 +172,22 @@ func (c *Config) Validate() error {
 // prepare validates c and serializes the request once.
 func (c *Config) prepare() (*target, error) {
 	for _, f := range []struct {
-		flag string
-		neg  bool
+		flag, fix string
+		neg       bool
 	}{
-		{"-rate", c.Rate < 0}, {"-c", c.Conns < 0}, {"-max-conns", c.MaxConns < 0}, {"-pipeline", c.Pipeline < 0},
-		{"-n", c.Requests < 0}, {"-timeout", c.Timeout < 0}, {"-d", c.Duration < 0}, {"-warmup", c.Warmup < 0},
-		{"-interval", c.Interval < 0}, {"-loops", c.Loops < 0},
+		{"-rate", "a rate in requests/s, e.g. -rate 2000, or none for the closed loop", c.Rate < 0},
+		{"-c", "a connection count, e.g. -c 64", c.Conns < 0},
+		{"-max-conns", "a cap, e.g. -max-conns 1000, or 0 for the nofile limit", c.MaxConns < 0},
+		{"-pipeline", "a depth, e.g. -pipeline 16, or 1 for none", c.Pipeline < 0},
+		{"-n", "a request count, e.g. -n 10000", c.Requests < 0},
+		{"-timeout", "a duration, e.g. -timeout 5s", c.Timeout < 0},
+		{"-d", "a duration, e.g. -d 10s", c.Duration < 0},
+		{"-warmup", "a duration, e.g. -warmup 1s, or 0 for none", c.Warmup < 0},
+		{"-interval", "a duration, e.g. 1s, or 0 for none", c.Interval < 0},
+		{"-loops", "a loop count, e.g. -loops 2, or 0 for GOMAXPROCS", c.Loops < 0},
 	} {
 		if f.neg {
-			return nil, fmt.Errorf("%w: %s is negative; give a positive value (or 0 for the default)", ErrConfig, f.flag)
+			return nil, fmt.Errorf("%w: %s is negative; give %s", ErrConfig, f.flag, f.fix)
 		}
 	}
 	u, err := ParseURL(c.URL, false)
@@ -211,7 +218,7 @@ func (c *Config) prepare() (*target, error) {
 	} else {
 		t.model = ClosedLoop
 		if c.Conns < 1 {
-			return nil, fmt.Errorf("%w: -c must be at least 1", ErrConfig)
+			return nil, fmt.Errorf("%w: -c must be at least 1 (the closed loop's connections), e.g. -c 64", ErrConfig)
 		}
 		t.conns, t.maxConn = c.Conns, c.Conns
 	}

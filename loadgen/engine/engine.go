@@ -167,15 +167,18 @@ func Run(ctx context.Context, cfg Config, progress func(Snapshot)) (*Result, err
 	return res, nil
 }
 
-// watch calls progress until finished is closed.
+// watch calls progress until finished is closed, and once more then.
 func watch(loops []*loop, start time.Time, progress func(Snapshot), finished <-chan struct{}) {
 	tick := time.NewTicker(progressEvery)
 	defer tick.Stop()
 	h := newHist()
-	for {
+	for last := false; !last; {
 		select {
 		case <-finished:
-			return
+			// One last snapshot: the loops published their final state
+			// before closing their connections, so it shows the load's
+			// real connection count, not the teardown's zero.
+			last = true
 		case <-tick.C:
 		}
 		var s Snapshot

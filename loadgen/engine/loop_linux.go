@@ -321,6 +321,9 @@ func (l *loop) run() {
 	if l.cpu != nil {
 		l.cpu.loopEnded()
 	}
+	if l.pub != nil {
+		l.publish() // the load's last state, connections still open
+	}
 	for _, c := range l.conns {
 		if c.state == csOpen || c.state == csConnecting {
 			l.closeConn(c, true)
@@ -329,9 +332,6 @@ func (l *loop) run() {
 	unix.Close(l.ep)
 	if l.tfd >= 0 {
 		unix.Close(l.tfd)
-	}
-	if l.pub != nil {
-		l.publish()
 	}
 }
 

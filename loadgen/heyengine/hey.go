@@ -127,9 +127,22 @@ func Run(ctx context.Context, cfg engine.Config) (*engine.Result, error) {
 	return res, nil
 }
 
+// Validate reports whether Run would accept cfg, without contacting the
+// target. The error wraps engine.ErrConfig or engine.ErrTooMany.
+func Validate(cfg engine.Config) error {
+	if _, _, err := work(cfg); err != nil {
+		return err
+	}
+	return engine.CheckConns(cfg.Conns)
+}
+
 // work builds hey's Work from cfg and returns the address to probe.
 func work(cfg engine.Config) (*requester.Work, string, error) {
 	switch {
+	case cfg.Rate < 0 || cfg.Conns < 0 || cfg.Requests < 0 || cfg.Timeout < 0 || cfg.Duration < 0:
+		return nil, "", fmt.Errorf("%w: a negative -rate, -c, -n, -timeout or -d; give a positive value", engine.ErrConfig)
+	case cfg.Warmup > 0:
+		return nil, "", fmt.Errorf("%w: -engine hey has no warm-up; drop -warmup or use -engine fast", engine.ErrConfig)
 	case cfg.Rate > 0:
 		return nil, "", fmt.Errorf("%w: -engine hey is closed loop only (its QPS is a per-worker throttle, not an open-loop schedule); use -engine fast for -rate", engine.ErrConfig)
 	case cfg.Pipeline > 1:
@@ -139,7 +152,7 @@ func work(cfg engine.Config) (*requester.Work, string, error) {
 	case cfg.Duration <= 0 && cfg.Requests <= 0:
 		return nil, "", fmt.Errorf("%w: set a duration (-d) or a request count (-n)", engine.ErrConfig)
 	case cfg.Requests > 0 && cfg.Requests < int64(cfg.Conns):
-		return nil, "", fmt.Errorf("%w: hey needs -n >= -c", engine.ErrConfig)
+		return nil, "", fmt.Errorf("%w: -engine hey needs -n >= -c (it splits -n over the connections); raise -n or lower -c", engine.ErrConfig)
 	}
 	u, err := engine.ParseURL(cfg.URL, true)
 	if err != nil {

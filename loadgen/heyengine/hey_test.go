@@ -92,7 +92,10 @@ func TestDurationAndCancel(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(hello))
 	defer srv.Close()
 	start := time.Now()
-	res, err := Run(context.Background(), engine.Config{URL: srv.URL, Conns: 2, Duration: 300 * time.Millisecond})
+	// hey preallocates its 1M-result report before its workers start
+	// (about 64 MB, slow under -race), and that time counts in the
+	// duration: a shorter run may see no request at all.
+	res, err := Run(context.Background(), engine.Config{URL: srv.URL, Conns: 2, Duration: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +104,7 @@ func TestDurationAndCancel(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(200*time.Millisecond, cancel)
+	time.AfterFunc(time.Second, cancel)
 	res, err = Run(ctx, engine.Config{URL: srv.URL, Conns: 2, Duration: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -37,14 +37,24 @@ type demo struct {
 	measure    func(m measured) (string, map[string]float64)
 }
 
-// measured holds each pane's seconds under load, the first second of each
-// run left out (connections opening, queues filling).
-type measured [][]Point
+// measured holds what a demo measured: each pane's seconds under load,
+// the first second of each run left out (connections opening, queues
+// filling), and the canary's p99 over the whole load phase.
+type measured struct {
+	pts [][]Point
+	// canaryP99 is each pane's canary p99 (ms) over the demo's load, from
+	// the canary run's own histogram, where requests still unanswered at
+	// the end count with the time they had waited (NaN: no canary).
+	canaryP99 []float64
+}
+
+// canary is pane i's canary p99 over the demo.
+func (m measured) canary(i int) float64 { return m.canaryP99[i] }
 
 // median is the median of f over pane i's seconds (NaN if none).
 func (m measured) median(i int, f func(Point) (float64, bool)) float64 {
 	var v []float64
-	for _, p := range m[i] {
+	for _, p := range m.pts[i] {
 		if x, ok := f(p); ok {
 			v = append(v, x)
 		}
@@ -63,7 +73,6 @@ func rps(p Point) (float64, bool)     { return p.RPS, true }
 func threads(p Point) (float64, bool) { return float64(p.Threads), true }
 func rss(p Point) (float64, bool)     { return p.RSSMiB, true }
 func p50(p Point) (float64, bool)     { return deref(p.P50) }
-func canary(p Point) (float64, bool)  { return deref(p.CanaryP99) }
 func ctxsw(p Point) (float64, bool)   { return deref(p.CtxPerReq) }
 func deref(v *float64) (float64, bool) {
 	if v == nil {
@@ -122,7 +131,7 @@ var demos = []demo{
 		sentence: "One blocking call inside an async handler blocks the whole event loop and degrades every other request on it.",
 		panes:    []PaneSettings{ioPane("eventloop-inline", 50, 100, true), ioPane("eventloop-async", 50, 100, true)},
 		measure: func(m measured) (string, map[string]float64) {
-			ci, ca := m.median(0, canary), m.median(1, canary)
+			ci, ca := m.canary(0), m.canary(1)
 			ri, ra := m.median(0, rps), m.median(1, rps)
 			return fmt.Sprintf("Bystander (canary) p99: %s with the blocking call inline against %s with async (%.0f×); throughput %.0f against %.0f req/s (Little's bound for one blocked loop: 1 ÷ 50 ms = 20 req/s).",
 					fmtMs(ci), fmtMs(ca), ratio(ci, ca), ri, ra),
@@ -134,7 +143,7 @@ var demos = []demo{
 		sentence: "Offloading blocking work to a thread pool keeps the loop responsive.",
 		panes:    []PaneSettings{ioPane("eventloop-pool", 50, 100, true), ioPane("eventloop-async", 50, 100, true)},
 		measure: func(m measured) (string, map[string]float64) {
-			cp, ca := m.median(0, canary), m.median(1, canary)
+			cp, ca := m.canary(0), m.canary(1)
 			rp := m.median(0, rps)
 			return fmt.Sprintf("Canary p99 %s with the pool against %s with async; the pool's throughput %.0f req/s against its bound of 40 ÷ 50 ms = 800 req/s.",
 					fmtMs(cp), fmtMs(ca), rp),
@@ -330,7 +339,7 @@ func (s *Server) runDemo(ctx context.Context, d demo, secs int) {
 			publish()
 			sess.setLoad(map[int]bool{i: true})
 			if !wait(each) {
-				sess.stopLoads()
+				sess.stopLoads(false)
 				fail("cancelled", ctx.Err())
 				return
 			}
@@ -344,20 +353,28 @@ func (s *Server) runDemo(ctx context.Context, d demo, secs int) {
 		publish()
 		sess.setLoad(on)
 		if !wait(time.Duration(secs) * time.Second) {
-			sess.stopLoads()
+			sess.stopLoads(false)
 			fail("cancelled", ctx.Err())
 			return
 		}
 	}
 	st.EndT = now()
 	// The last interval lands up to a second after the load stops.
-	sess.stopLoads()
+	sess.stopLoads(false)
 	wait(300 * time.Millisecond)
-	m := make(measured, len(sets))
+	m := measured{pts: make([][]Point, len(sets)), canaryP99: make([]float64, len(sets))}
 	sess.mu.Lock()
 	for _, p := range sess.points {
-		if p.T >= st.StartT && p.Load && p.RunS > 1 && p.Pane < len(m) {
-			m[p.Pane] = append(m[p.Pane], p)
+		if p.T >= st.StartT && p.Load && p.RunS > 1 && p.Pane < len(sets) {
+			m.pts[p.Pane] = append(m.pts[p.Pane], p)
+		}
+	}
+	for i := range m.canaryP99 {
+		m.canaryP99[i] = math.NaN()
+		if i < len(sess.panes) {
+			if r := sess.panes[i].lastCanaryRun(); r != nil && r.Latency.P99 != nil && sets[i].Canary {
+				m.canaryP99[i] = *r.Latency.P99
+			}
 		}
 	}
 	sess.mu.Unlock()

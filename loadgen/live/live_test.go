@@ -198,14 +198,20 @@ func TestCaps(t *testing.T) {
 	}
 }
 
-// TestIdleExit: with no page connected, Run stops by itself and stops
+// TestIdleExit: once the page is gone, Run stops by itself and stops
 // every process it started.
 func TestIdleExit(t *testing.T) {
 	fl := &fakeLauncher{}
 	s, done, _ := serve(t, Options{Launcher: fl, IdleExit: time.Second})
+	// A page connects, asks for a pane, and goes away.
+	resp, err := http.Get("http://" + s.hosts[0] + "/events?token=" + s.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.sess.apply([]PaneSettings{{Config: "eventloop-async"}}); err != nil {
 		t.Fatal(err)
 	}
+	resp.Body.Close()
 	select {
 	case err := <-done:
 		if err != nil {

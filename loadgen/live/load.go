@@ -26,7 +26,10 @@ const minFinal = 500 * time.Millisecond
 // runLoad runs cfg with the engine until ctx ends (or cfg.Duration passes)
 // and calls each once a second with that second's numbers (the engine's
 // interval histograms), from one goroutine, never after it returns.
-func runLoad(ctx context.Context, cfg engine.Config, each func(interval)) {
+//
+// It returns the run's Result (nil if it could not start), whose histogram
+// holds every request of the run, the unanswered ones as lower bounds.
+func runLoad(ctx context.Context, cfg engine.Config, each func(interval)) *engine.Result {
 	cfg.Interval = time.Second
 	cfg.OnInterval = func(iv engine.Interval) {
 		d := iv.End - iv.Start
@@ -35,7 +38,9 @@ func runLoad(ctx context.Context, cfg engine.Config, each func(interval)) {
 		}
 		each(interval{Dur: d, Hist: iv.Histogram, OK: iv.OK, Errors: iv.Errors})
 	}
-	if _, err := engine.Run(ctx, cfg, nil); err != nil && ctx.Err() == nil {
+	res, err := engine.Run(ctx, cfg, nil)
+	if err != nil && ctx.Err() == nil {
 		each(interval{Err: err})
 	}
+	return res
 }

@@ -164,8 +164,8 @@ func availableConfigs(targets map[string]string) []catalog.Config {
 	return out
 }
 
-// Run serves until ctx ends or no page has been connected for IdleExit,
-// then stops every process it started. The error names any process that
+// Run serves until ctx ends or no page has been connected for IdleExit
+// (before the first page connects: for firstPageWait), then stops every process it started. The error names any process that
 // was left (and killed), or why serving failed.
 func (s *Server) Run(parent context.Context) error {
 	ctx, cancel := s.ctx, s.cancel
@@ -189,7 +189,7 @@ loop:
 			why = err
 			break loop
 		case <-tick.C:
-			if idle := s.sess.hub.idleFor(); idle >= s.o.IdleExit {
+			if idle, ever := s.sess.hub.idleFor(); idle >= s.o.IdleExit && (ever || idle >= max(s.o.IdleExit, firstPageWait)) {
 				s.sess.logf("no page connected for %s: stopping", idle.Round(time.Second))
 				break loop
 			}
@@ -254,6 +254,11 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// firstPageWait is how long Run waits for the first page to connect (the
+// facilitator copies the URL into a browser) before the idle rule applies.
+// Nothing is started before a page asks for it.
+const firstPageWait = 5 * time.Minute
 
 // cookieName carries the token for the page's own GETs (app.js, app.css)
 // after the page was opened with ?token=.
@@ -341,7 +346,7 @@ func (s *Server) postPanes(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) postStop(w http.ResponseWriter, r *http.Request) {
 	s.cancelDemo()
-	s.sess.stopLoads()
+	s.sess.stopLoads(true)
 	writeJSON(w, s.sess.state())
 }
 
@@ -416,6 +421,7 @@ type hub struct {
 	mu       sync.Mutex
 	clients  map[chan []byte]struct{}
 	lastSeen time.Time
+	ever     bool // a page has connected
 }
 
 func newHub() *hub { return &hub{clients: map[chan []byte]struct{}{}, lastSeen: time.Now()} }
@@ -424,6 +430,7 @@ func (h *hub) add() chan []byte {
 	ch := make(chan []byte, 512)
 	h.mu.Lock()
 	h.clients[ch] = struct{}{}
+	h.ever = true
 	h.mu.Unlock()
 	return ch
 }
@@ -460,12 +467,13 @@ func (h *hub) send(event string, v any) {
 	}
 }
 
-// idleFor is how long no page has been connected (0 while one is).
-func (h *hub) idleFor() time.Duration {
+// idleFor is how long no page has been connected (0 while one is), and
+// whether one ever was.
+func (h *hub) idleFor() (time.Duration, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.clients) > 0 {
-		return 0
+		return 0, true
 	}
-	return time.Since(h.lastSeen)
+	return time.Since(h.lastSeen), h.ever
 }

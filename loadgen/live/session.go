@@ -30,14 +30,21 @@ type Point struct {
 	P50       *float64 `json:"p50_ms"`
 	P99       *float64 `json:"p99_ms"`
 	CanaryP99 *float64 `json:"canary_p99_ms"`
-	Errors    int64    `json:"errors"` // failed requests and non-2xx answers in this second
-	Threads   int      `json:"threads"`
-	RSSMiB    float64  `json:"rss_mib"`
-	CPUPct    float64  `json:"cpu_pct"` // of one core, for the whole server tree
-	CtxPerReq *float64 `json:"ctx_per_req"`
-	BoundRPS  *float64 `json:"bound_rps"` // Little's law: in flight ÷ wait
-	FloorMs   *float64 `json:"floor_ms"`  // the wait: no request can be faster
+	// CanaryStalled: no canary request was answered for over a second, and
+	// CanaryP99 is how long the canary has waited: a lower bound.
+	CanaryStalled bool     `json:"canary_stalled,omitempty"`
+	Errors        int64    `json:"errors"` // failed requests and non-2xx answers in this second
+	Threads       int      `json:"threads"`
+	RSSMiB        float64  `json:"rss_mib"`
+	CPUPct        float64  `json:"cpu_pct"` // of one core, for the whole server tree
+	CtxPerReq     *float64 `json:"ctx_per_req"`
+	BoundRPS      *float64 `json:"bound_rps"` // Little's law: in flight ÷ wait
+	FloorMs       *float64 `json:"floor_ms"`  // the wait: no request can be faster
 }
+
+// stallAfter is how long the canary may go unanswered before its
+// per-second p99 becomes the lower bound "waiting at least this long".
+const stallAfter = 1200 * time.Millisecond
 
 // maxPoints bounds the session's memory: four panes for about 1.4 hours.
 const maxPoints = 20_000
@@ -84,6 +91,12 @@ type pane struct {
 	canary    *hdrhistogram.Histogram // pending canary latencies (µs), drained by each point
 	canaryP99 float64                 // the latest drained canary p99 (ms)
 	canaryAt  time.Time               // when it was drained
+	// canaryStart is when the running canary started (zero: none runs),
+	// canaryDone when it last got answers.
+	canaryStart, canaryDone time.Time
+	// canaryRun is the last finished canary run's result: its histogram
+	// holds the requests still unanswered at the end as lower bounds.
+	canaryRun *engine.Result
 
 	// owned by the collector goroutine
 	runS     int
@@ -222,7 +235,10 @@ func (s *session) apply(sets []PaneSettings) error {
 
 // setLoad turns the load of the listed panes on and every other pane's off,
 // keeping their processes (demos that run configurations one at a time).
-func (s *session) setLoad(on map[int]bool) {
+func (s *session) setLoad(on map[int]bool) { s.setLoads(on, false) }
+
+// setLoads is setLoad; quiet also turns every canary off.
+func (s *session) setLoads(on map[int]bool, quiet bool) {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	s.mu.Lock()
@@ -232,16 +248,18 @@ func (s *session) setLoad(on map[int]bool) {
 		p.stopLoad()
 		s.mu.Lock()
 		p.set.Load = on[p.idx]
+		if quiet {
+			p.set.Canary = false
+		}
 		s.mu.Unlock()
 		p.startLoad()
 	}
 	s.broadcastState()
 }
 
-// stopLoads stops every pane's load and canary; processes stay up.
-func (s *session) stopLoads() {
-	s.setLoad(nil)
-}
+// stopLoads stops every pane's load (with quiet, the canaries too);
+// processes stay up.
+func (s *session) stopLoads(quiet bool) { s.setLoads(nil, quiet) }
 
 func (s *session) ensureDependency() error {
 	s.mu.Lock()
@@ -325,11 +343,14 @@ func (p *pane) startLoad() {
 	if set.Canary {
 		cfg := engine.Config{URL: base + "/plaintext", Conns: canaryConn, MaxConns: canaryConn, Rate: catalog.CanaryRate,
 			Duration: s.o.MaxRun, Loops: 1}
+		p.cmu.Lock()
+		p.canaryStart, p.canaryDone = time.Now(), time.Time{}
+		p.cmu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			runLoad(ctx, cfg, func(iv interval) {
-				if iv.Hist == nil {
+			res := runLoad(ctx, cfg, func(iv interval) {
+				if iv.Hist == nil || iv.Hist.TotalCount() == 0 {
 					return
 				}
 				p.cmu.Lock()
@@ -338,8 +359,13 @@ func (p *pane) startLoad() {
 				} else {
 					p.canary.Merge(iv.Hist)
 				}
+				p.canaryDone = time.Now()
 				p.cmu.Unlock()
 			})
+			p.cmu.Lock()
+			p.canaryStart = time.Time{}
+			p.canaryRun = res
+			p.cmu.Unlock()
 		}()
 	}
 	go func() { wg.Wait(); close(p.loadDone) }()
@@ -353,6 +379,13 @@ func (p *pane) stopLoad() {
 	p.loadStop()
 	<-p.loadDone
 	p.loadStop, p.loadDone = nil, nil
+}
+
+// lastCanaryRun is the result of the pane's last finished canary run.
+func (p *pane) lastCanaryRun() *engine.Result {
+	p.cmu.Lock()
+	defer p.cmu.Unlock()
+	return p.canaryRun
 }
 
 // close stops everything of the pane and returns an error if a process was left.
@@ -439,7 +472,18 @@ func (p *pane) emit(iv *interval) {
 		p.canaryAt = now
 	}
 	p.canary = nil
-	if !p.canaryAt.IsZero() && now.Sub(p.canaryAt) < 2*time.Second {
+	since := p.canaryDone
+	if since.IsZero() {
+		since = p.canaryStart
+	}
+	switch {
+	case !p.canaryStart.IsZero() && now.Sub(since) > stallAfter:
+		// No canary answer for over a second at 50 requests a second:
+		// its requests are stuck (a blocked loop). The oldest has waited
+		// at least this long: a lower bound, not a percentile.
+		pt.CanaryP99 = fp(math.Round(now.Sub(since).Seconds() * 1000))
+		pt.CanaryStalled = true
+	case !p.canaryAt.IsZero() && now.Sub(p.canaryAt) < 2*time.Second:
 		pt.CanaryP99 = fp(p.canaryP99)
 	}
 	p.cmu.Unlock()

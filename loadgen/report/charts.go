@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -104,7 +105,7 @@ func newPlot(title, x, y string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.Title.TextStyle.Font = font.From(sans, 13)
-	p.Title.Padding = vg.Points(6)
+	p.Title.Padding = vg.Points(10)
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
@@ -458,6 +459,8 @@ func canaryChart(f *results.File) (*plot.Plot, error) {
 func idleChart(f *results.File) (*plot.Plot, error) {
 	p := newPlot("Idle keep-alive connections: server memory (first repetition)", "idle connections held", "server RSS, MiB")
 	n := 0
+	ticks := plot.ConstantTicks{{Value: 0, Label: "0"}}
+	top := 0.0
 	for i, cfg := range configsIn(f, "idle-connections") {
 		var pts plotter.XYs
 		var errs plotter.YErrors
@@ -472,6 +475,12 @@ func idleChart(f *results.File) (*plot.Plot, error) {
 			}
 			y := fr.RSSBytes / (1 << 20)
 			pts = append(pts, plotter.XY{X: r.Idle.Held.Median, Y: y})
+			if x := float64(r.Point.Idle); x > top {
+				top = x
+			}
+			if !hasTick(ticks, float64(r.Point.Idle)) {
+				ticks = append(ticks, plot.Tick{Value: float64(r.Point.Idle), Label: num(float64(r.Point.Idle))})
+			}
 			s := r.Server.RSSPeakBytes
 			errs = append(errs, struct{ Low, High float64 }{math.Max(0, y-s.Min/(1<<20)), math.Max(0, s.Max/(1<<20)-y)})
 		}
@@ -498,7 +507,18 @@ func idleChart(f *results.File) (*plot.Plot, error) {
 		return nil, nil
 	}
 	p.X.Min, p.Y.Min = 0, 0
+	p.X.Max = top * 1.04
+	p.X.Tick.Marker = ticks
 	return p, nil
+}
+
+func hasTick(ts plot.ConstantTicks, v float64) bool {
+	for _, t := range ts {
+		if t.Value == v {
+			return true
+		}
+	}
+	return false
 }
 
 // ---- cpu ----------------------------------------------------------------
@@ -587,8 +607,13 @@ func fanoutChart(f *results.File) (*plot.Plot, error) {
 	var labels []string
 	var pts []catalog.Point
 	for _, pt := range sc.Points {
-		labels = append(labels, pt.Label)
-		pts = append(pts, pt)
+		for _, cfg := range cfgs {
+			if get(f, "fanout", cfg, pt.Label) != nil {
+				labels = append(labels, pt.Label)
+				pts = append(pts, pt)
+				break
+			}
+		}
 	}
 	var ss []series
 	n := 0
@@ -613,8 +638,8 @@ func fanoutChart(f *results.File) (*plot.Plot, error) {
 	// The predictions: over each point, the sum (seq) or the largest (par) wait.
 	first := map[string]bool{}
 	for i, pt := range pts {
-		if pt.Ms <= 0 || pt.Calls <= 0 {
-			continue
+		if pt.Ms <= 0 || pt.Calls <= 0 || !simpleFan.MatchString(pt.Label) {
+			continue // cold connections and unequal waits: their predictions are the verdicts'
 		}
 		y, lbl := float64(pt.Ms), "par: the largest wait"
 		if pt.Mode == "seq" {
@@ -635,6 +660,10 @@ func fanoutChart(f *results.File) (*plot.Plot, error) {
 	p.Y.Min, p.Y.Max = 0, top*1.1
 	return p, nil
 }
+
+// simpleFan matches the fan-out points with equal waits and pooled
+// connections, whose prediction is plainly the sum or the largest wait.
+var simpleFan = regexp.MustCompile(`^calls=\d+ (seq|par)$`)
 
 // ---- the 2×2 -----------------------------------------------------------------
 

@@ -26,18 +26,21 @@ var (
 // renderer holds what the sections share: the file, the computed tables
 // and the charts that exist.
 type renderer struct {
-	b       strings.Builder
-	f       *results.File
-	charts  map[string]Chart
-	claims  []verdict.Verdict
-	cells   []verdict.Cell
-	metrics []verdict.MetricsRow
-	caps    []verdict.Capacity
-	tasks   []verdict.TaskRow
+	b strings.Builder
+	f *results.File
+	// other is a second run to compare verdicts with (-compare), or nil.
+	other     *results.File
+	otherPath string
+	charts    map[string]Chart
+	claims    []verdict.Verdict
+	cells     []verdict.Cell
+	metrics   []verdict.MetricsRow
+	caps      []verdict.Capacity
+	tasks     []verdict.TaskRow
 }
 
-func markdown(f *results.File, cs []Chart) []byte {
-	r := &renderer{f: f, charts: map[string]Chart{}, claims: verdict.Claims(f), cells: verdict.Cells(f),
+func markdown(f *results.File, cs []Chart, o Options) []byte {
+	r := &renderer{f: f, other: o.Compare, otherPath: o.ComparePath, charts: map[string]Chart{}, claims: verdict.Claims(f), cells: verdict.Cells(f),
 		metrics: verdict.Metrics(f), caps: verdict.Capacities(f), tasks: verdict.TaskTypes(f)}
 	for _, c := range cs {
 		r.charts[c.Name] = c
@@ -189,74 +192,6 @@ func (r *renderer) claim(n int) verdict.Verdict {
 	return verdict.Verdict{Outcome: verdict.NotMeasured}
 }
 
-func (r *renderer) summary() {
-	r.h(2, "Summary")
-	f := r.f
-	var s []string
-	counts := map[verdict.Outcome]int{}
-	for _, v := range r.claims {
-		counts[v.Outcome]++
-	}
-	nScn := 0
-	for _, sc := range f.Scenarios {
-		if sc.Skipped == "" {
-			nScn++
-		}
-	}
-	first := fmt.Sprintf("This run measured %s in %s (%s of %s s each) on %s%s; of the seeds' %d claims, %d came out reproduced, %d partly%s and %d refuted%s",
-		plural(len(configsMeasured(f)), "server configuration"), plural(nScn, "scenario"), plural(f.Options.Reps, "repetition"), num(f.Options.MeasureS), plural(f.Environment.Cores, "core"), overLoopback(f.Environment), len(r.claims),
-		counts[verdict.Reproduced], counts[verdict.Partly], r.which(verdict.Partly), counts[verdict.Refuted], r.which(verdict.Refuted))
-	if n := counts[verdict.NotMeasured]; n > 0 {
-		first += fmt.Sprintf(", and %d could not be measured%s", n, r.which(verdict.NotMeasured))
-	}
-	s = append(s, first+".")
-
-	if l := prefer(f, "io-wait", "c=1000", "eventloop-async", "blocking-os"); l != "" {
-		el, os := get(f, "io-wait", "eventloop-async", l), get(f, "io-wait", "blocking-os", l)
-		s = append(s, fmt.Sprintf("With every request waiting %d ms at %s, one event loop (FastAPI's twin) served %s requests per second, %s of what Little's law allows, on %s threads, while thread-per-request (Spring MVC's twin, %s) served %s on %s threads.",
-			el.Point.Ms, l, num(el.RPS.Median), pctOfC(el), count(verdict.FreshOf(el).Threads), capText("blocking-os"), num(os.RPS.Median), count(verdict.FreshOf(os).Threads)))
-	}
-	if lp, ok := loopLabel(); ok {
-		inl, pool, as := get(f, "blocking-in-loop", "eventloop-inline", lp), get(f, "blocking-in-loop", "eventloop-pool", lp), get(f, "blocking-in-loop", "eventloop-async", lp)
-		if inl != nil && inl.Canary != nil && as != nil && as.Canary != nil {
-			t := fmt.Sprintf("One blocking call inside the loop cut its throughput to %s rps, and a bystander canary on other connections %s, against a p99 of %s ms on the async loop",
-				num(inl.RPS.Median), canaryPhrase(inl), num(as.Canary.P99Ms.Median))
-			if pool != nil && pool.Canary != nil {
-				t += fmt.Sprintf("; with the call moved to a pool, the canary %s", canaryPhrase(pool))
-			}
-			s = append(s, t+".")
-		}
-	}
-	if seq, par := get(f, "fanout", "eventloop-async", "calls=3 seq"), get(f, "fanout", "eventloop-async", "calls=3 par"); seq != nil && par != nil {
-		s = append(s, fmt.Sprintf("Three %d ms calls to a dependency took %s ms one after another and %s ms gathered.",
-			seq.Point.Ms, num(seq.P50Ms.Median), num(par.P50Ms.Median)))
-	}
-	if t := r.cpuSentence(); t != "" {
-		s = append(s, t)
-	}
-	if len(r.cells) == 4 && r.cells[0].Row != nil && r.cells[3].Row != nil {
-		match := 0
-		for _, c := range r.cells {
-			if c.Matches() {
-				match++
-			}
-		}
-		s = append(s, fmt.Sprintf("In Django's 2×2, async code on an async server served %s rps against %s for sync code on a sync server, and %d of the 4 cells behaved as the seed says.",
-			num(r.cells[3].Row.RPS.Median), num(r.cells[0].Row.RPS.Median), match))
-	}
-	if l := highestCommon(f, "idle-connections", "blocking-os", "eventloop-async"); l != "" {
-		o, e := get(f, "idle-connections", "blocking-os", l), get(f, "idle-connections", "eventloop-async", l)
-		s = append(s, fmt.Sprintf("Holding %s idle keep-alive connections cost %s on the OS-thread server and %s on the event loop.",
-			inum(int(o.Idle.Held.Median)), perConn(verdict.FreshOf(o).RSSPerConnBytes), perConn(verdict.FreshOf(e).RSSPerConnBytes)))
-	}
-	if len(s) > 8 {
-		s = s[:8]
-	}
-	// The tally first, then the argument.
-	r.p(s[0])
-	r.p(s[1:]...)
-}
-
 func overLoopback(e results.Environment) string {
 	if e.Loopback {
 		return " over loopback"
@@ -301,35 +236,6 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-func (r *renderer) cpuSentence() string {
-	f := r.f
-	one, two := "1 core(s)", "2 core(s)"
-	var lo, hi *results.Row
-	for _, cfg := range configsIn(f, "cpu") {
-		x := get(f, "cpu", cfg, one)
-		if x == nil {
-			continue
-		}
-		if lo == nil || x.RPS.Median < lo.RPS.Median {
-			lo = x
-		}
-		if hi == nil || x.RPS.Median > hi.RPS.Median {
-			hi = x
-		}
-	}
-	if lo == nil || lo == hi {
-		return ""
-	}
-	t := fmt.Sprintf("For CPU-bound work on one core every model landed between %s and %s requests per second", num(lo.RPS.Median), num(hi.RPS.Median))
-	p1, p2 := get(f, "cpu", "prefork-1", two), get(f, "cpu", "prefork-2", two)
-	e1, e2 := get(f, "cpu", "eventloop-async", one), get(f, "cpu", "eventloop-async", two)
-	if p1 != nil && p2 != nil && e1 != nil && e2 != nil {
-		t += fmt.Sprintf("; on two cores two worker processes reached %s one worker's rate, while one event loop reached %s its one-core rate",
-			times(p2.RPS.Median/p1.RPS.Median), times(e2.RPS.Median/e1.RPS.Median))
-	}
-	return t + "."
-}
-
 // perConn phrases a memory cost per connection; RSS that did not grow
 // (the heap had room already) reads as such, not as a negative cost.
 func perConn(b float64) string {
@@ -365,12 +271,24 @@ func capText(cfg string) string {
 	return fmt.Sprintf("%d %s", c.LimitN, c.Limit)
 }
 
-func loopLabel() (string, bool) {
-	sc, ok := catalog.ScenarioByName("blocking-in-loop")
-	if !ok || len(sc.Points) == 0 {
-		return "", false
+// loopLabel is the blocking-in-loop point the prose quotes: the first
+// catalog point measured on the inline loop, else the first measured row's.
+func loopLabel(f *results.File) (string, bool) {
+	if sc, ok := catalog.ScenarioByName("blocking-in-loop"); ok {
+		for _, p := range sc.Points {
+			if get(f, "blocking-in-loop", "eventloop-inline", p.Label) != nil && p.Ms > 0 {
+				return p.Label, true
+			}
+		}
 	}
-	return sc.Points[0].Label, true
+	if s := scenario(f, "blocking-in-loop"); s != nil {
+		for i := range s.Rows {
+			if measured(&s.Rows[i]) && s.Rows[i].Point.Ms > 0 {
+				return s.Rows[i].Point.Label, true
+			}
+		}
+	}
+	return "", false
 }
 
 // ---- environment and caveats ---------------------------------------------
@@ -448,7 +366,7 @@ func (r *renderer) environment() {
 		network,
 		fmt.Sprintf("%s One process may hold %s file descriptors, so no point opens more than about that many connections; a point the cap prevents is listed as prevented, not dropped.",
 			bold("nofile cap."), inum(int(e.NofileLimit))),
-		bold("Latency")+" is the median over repetitions of each repetition's percentile; [min–max] is the spread over repetitions. A number derived from two rows carries the widest spread its inputs allow.",
+		bold("Latency")+" is the median over repetitions of each repetition's percentile. The bracket after a median is its interval: a 95 % bootstrap interval of the median with six or more repetitions, else the [min–max] range of the repetitions. A number derived from two rows carries the widest interval its inputs allow, and never an impossible value such as a negative size.",
 	)
 	var sat, prev, skipped []string
 	notes := map[string][]string{}
@@ -489,10 +407,10 @@ func (r *renderer) environment() {
 		cav = append(cav, bold("Skipped scenarios:")+" "+strings.Join(skipped, "; ")+".")
 	}
 	for _, n := range noteOrder {
-		cav = append(cav, bold("Note")+" on "+strings.Join(notes[n], ", ")+": "+n)
+		cav = append(cav, bold("Note")+" on "+strings.Join(notes[n], ", ")+": "+sentence(n))
 	}
 	for _, n := range e.Notes {
-		cav = append(cav, bold("Note:")+" "+n)
+		cav = append(cav, bold("Note:")+" "+sentence(n))
 	}
 	if e.ContainerHint != "" {
 		cav = append(cav, bold("Container:")+" "+e.ContainerHint)
@@ -575,4 +493,13 @@ func (r *renderer) reproduce() {
 	}
 	extra = append(extra, "The suite writes results.json and this report into its -out folder; "+code("bin/loadgen report DIR/results.json")+" renders the report again from the JSON alone.")
 	r.p(extra...)
+}
+
+// sentence ends s with a full stop unless it ends with punctuation.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.ContainsAny(s[len(s)-1:], ".!?:)") {
+		return s
+	}
+	return s + "."
 }

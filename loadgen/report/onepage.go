@@ -17,11 +17,11 @@ import (
 
 // symbols are the verdict marks of the one-page table.
 var symbols = map[verdict.Outcome]string{
-	verdict.Reproduced:  "✔",
-	verdict.Partly:      "◐",
-	verdict.Refuted:     "✘",
-	verdict.NotMeasured: "–",
-	"inconclusive":      "?",
+	verdict.Reproduced:   "✔",
+	verdict.Partly:       "◐",
+	verdict.Refuted:      "✘",
+	verdict.NotMeasured:  "–",
+	verdict.Inconclusive: "?",
 }
 
 // mark writes a verdict as its symbol and word: "✔ reproduced".
@@ -58,16 +58,65 @@ func shortClaim(c catalog.Claim) string {
 }
 
 // figures returns a claim's deciding figures for the twins and for the
-// real stacks, as the verdict states them. Until the verdicts carry
-// separate figures for real stacks, "real" reads "not measured".
+// real stacks, from the verdict's claim row (package verdict defines them;
+// this only writes them compactly): at most two per side.
 func figures(v verdict.Verdict) (twin, real string) {
-	twin = orDash(firstClause(v.Measured))
-	real = "–"
-	return twin, real
+	var tw, rl []string
+	for _, f := range v.Figures {
+		s := compactFigure(f)
+		switch f.Side {
+		case verdict.SideReal:
+			if len(rl) < 2 {
+				rl = append(rl, s)
+			}
+		default:
+			if len(tw) < 2 {
+				tw = append(tw, s)
+			}
+		}
+	}
+	if len(tw) == 0 {
+		tw = append(tw, orDash(firstClause(v.Measured)))
+	}
+	if len(rl) == 0 {
+		rl = append(rl, "not measured")
+	}
+	return strings.Join(tw, "; "), strings.Join(rl, "; ")
 }
 
-// firstClause cuts a measured line at its first "; " so that the one-page
-// table holds the deciding figure, not every configuration's.
+// compactFigure writes a figure as "what median [lo–hi]": the interval's
+// kind is said once, above the table.
+func compactFigure(f verdict.Figure) string {
+	fm := f.Format
+	if fm == nil {
+		fm = num
+	}
+	u := ""
+	if f.Unit != "" {
+		u = " " + f.Unit
+	}
+	s := f.What + " " + fm(f.Value.Median) + u
+	if f.Value.N > 1 {
+		lo, hi := f.Value.Interval()
+		if a, b := fm(lo), fm(hi); a != b {
+			s += " [" + a + "–" + b + "]"
+		}
+	}
+	if f.Note != "" {
+		s += " (" + f.Note + ")"
+	}
+	return s
+}
+
+// soWhat is the claim row's one line for a choice.
+func soWhat(v verdict.Verdict) string {
+	if v.SoWhat != "" {
+		return v.SoWhat
+	}
+	return orDash(v.Explain)
+}
+
+// firstClause cuts a measured line at its first "; ".
 func firstClause(s string) string {
 	if i := strings.Index(s, "; "); i > 0 {
 		return s[:i]
@@ -82,17 +131,17 @@ func (r *renderer) onePage() {
 		counts[v.Outcome]++
 	}
 	var tally []string
-	for _, o := range []verdict.Outcome{verdict.Reproduced, verdict.Partly, verdict.Refuted, "inconclusive", verdict.NotMeasured} {
+	for _, o := range []verdict.Outcome{verdict.Reproduced, verdict.Partly, verdict.Refuted, verdict.Inconclusive, verdict.NotMeasured} {
 		if n := counts[o]; n > 0 {
 			tally = append(tally, fmt.Sprintf("%d %s", n, mark(o)))
 		}
 	}
-	r.p(fmt.Sprintf("The seeds' %d claims against this run (%s, %s on %s); figures are medians with their interval over repetitions. Of the %d: %s.",
+	r.p(fmt.Sprintf("The seeds' %d claims against this run (%s, %s on %s); figures are medians with their interval over repetitions (a 95 %% bootstrap interval with six or more repetitions, else the range). Of the %d: %s.",
 		len(r.claims), plural(r.f.Options.Reps, "repetition"), r.windowText(), plural(r.f.Environment.Cores, "core"), len(r.claims), strings.Join(tally, ", ")))
 	var rows [][]string
 	for _, v := range r.claims {
 		tw, real := figures(v)
-		rows = append(rows, []string{fmt.Sprint(v.Claim.N), shortClaim(v.Claim), tw, real, bold(mark(v.Outcome)), orDash(v.Explain)})
+		rows = append(rows, []string{fmt.Sprint(v.Claim.N), shortClaim(v.Claim), tw, real, bold(mark(v.Outcome)), soWhat(v)})
 	}
 	r.table([]string{"#", "the seed says", "deciding figures: twin", "real stack", "verdict", "so what"}, rows)
 	r.p(r.choosing()...)
@@ -121,7 +170,7 @@ func (r *renderer) choosing() []string {
 				num(one.RPS.Median), times(p2.RPS.Median/p1.RPS.Median)))
 		}
 	}
-	if lp, ok := loopLabel(); ok {
+	if lp, ok := loopLabel(f); ok {
 		if inl := get(f, "blocking-in-loop", "eventloop-inline", lp); inl != nil && inl.Canary != nil {
 			s = append(s, fmt.Sprintf("The one mistake that costs everything is a blocking call inside the loop: throughput fell to %s rps and a bystander %s.",
 				num(inl.RPS.Median), canaryPhrase(inl)))

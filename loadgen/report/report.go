@@ -21,24 +21,45 @@ import (
 // ChartsDir is the charts' folder, relative to report.md.
 const ChartsDir = "charts"
 
-// Report is a rendered report: the markdown and the charts it refers to.
-// It owns its byte slices.
+// Report is a rendered report: the markdown, the same report as one
+// self-contained HTML page, and the charts they show. It owns its byte
+// slices.
 type Report struct {
 	Markdown []byte
+	HTML     []byte
 	Charts   []Chart
 }
 
+// Options change what a report shows. The zero value renders one run.
+type Options struct {
+	// Compare is another run whose verdicts are recomputed with this code
+	// and listed where they differ ("Against another run"); ComparePath
+	// names it in the report.
+	Compare     *results.File
+	ComparePath string
+}
+
 // Render renders the report for f, which it only reads.
-func Render(f *results.File) (*Report, error) {
+func Render(f *results.File) (*Report, error) { return RenderWith(f, Options{}) }
+
+// RenderWith renders the report for f with options o; it only reads both
+// files.
+func RenderWith(f *results.File, o Options) (*Report, error) {
 	cs, err := charts(f)
 	if err != nil {
 		return nil, err
 	}
-	return &Report{Markdown: markdown(f, cs), Charts: cs}, nil
+	md := markdown(f, cs, o)
+	html, err := toHTML(md, cs)
+	if err != nil {
+		return nil, err
+	}
+	return &Report{Markdown: md, HTML: html, Charts: cs}, nil
 }
 
-// Write writes dir/report.md and dir/charts/*.svg, each through a temporary
-// file and a rename, so that a reader never sees half a file.
+// Write writes dir/report.md, dir/report.html and dir/charts/*.svg, each
+// through a temporary file and a rename, so that a reader never sees half
+// a file.
 func (r *Report) Write(dir string) error {
 	if len(r.Charts) > 0 {
 		if err := os.MkdirAll(filepath.Join(dir, ChartsDir), 0o755); err != nil {
@@ -50,17 +71,33 @@ func (r *Report) Write(dir string) error {
 			return err
 		}
 	}
+	if len(r.HTML) > 0 {
+		if err := writeAtomic(filepath.Join(dir, "report.html"), r.HTML); err != nil {
+			return err
+		}
+	}
 	return writeAtomic(filepath.Join(dir, "report.md"), r.Markdown)
 }
 
-// RenderFile reads jsonPath and writes report.md and the charts beside it.
-// It returns the report's path.
-func RenderFile(jsonPath string) (string, *Report, error) {
+// RenderFile reads jsonPath and writes report.md, report.html and the
+// charts beside it. It returns the report's path.
+func RenderFile(jsonPath string) (string, *Report, error) { return RenderFileWith(jsonPath, "") }
+
+// RenderFileWith is RenderFile that also compares the verdicts with those
+// of the results file at comparePath ("" for none).
+func RenderFileWith(jsonPath, comparePath string) (string, *Report, error) {
 	f, err := results.Read(jsonPath)
 	if err != nil {
 		return "", nil, err
 	}
-	r, err := Render(f)
+	var o Options
+	if comparePath != "" {
+		if o.Compare, err = results.Read(comparePath); err != nil {
+			return "", nil, err
+		}
+		o.ComparePath = comparePath
+	}
+	r, err := RenderWith(f, o)
 	if err != nil {
 		return "", nil, err
 	}

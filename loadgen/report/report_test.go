@@ -14,6 +14,7 @@ import (
 	"github.com/yuin/goldmark/extension"
 
 	"github.com/serverlab/lab/loadgen/results"
+	"github.com/serverlab/lab/loadgen/verdict"
 )
 
 // go test ./loadgen/report -update rewrites testdata/*.golden from the
@@ -269,6 +270,71 @@ func TestPartialRun(t *testing.T) {
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("partial report lacks %q", want)
+		}
+	}
+}
+
+// TestCompare: -compare lists exactly the claims whose verdicts differ,
+// with both runs' words; comparing a run with itself lists none.
+func TestCompare(t *testing.T) {
+	full, err := results.Read(fixtures[0].json)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial, err := results.Read(fixtures[1].json)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := RenderWith(full, Options{Compare: full, ComparePath: "self/results.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(self.Markdown), "Every claim has the same verdict in both runs.") {
+		t.Error("a run compared with itself should report no differences")
+	}
+	r, err := RenderWith(full, Options{Compare: partial, ComparePath: "partial/results.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(r.Markdown)
+	sec := md[strings.Index(md, "## Against another run"):]
+	sec = sec[:strings.Index(sec[3:], "\n## ")+3]
+	ds := Differences(verdict.Claims(full), verdict.Claims(partial))
+	if len(ds) == 0 {
+		t.Fatal("the fixtures should differ in some verdict")
+	}
+	rows := regexp.MustCompile(`(?m)^\| \d+ \|`).FindAllString(sec, -1)
+	if len(rows) != len(ds) {
+		t.Errorf("the section lists %d claims, want the %d that differ:\n%s", len(rows), len(ds), sec)
+	}
+	for _, d := range ds {
+		if d.This.Outcome == d.That.Outcome {
+			t.Errorf("claim %d listed with the same verdict %s", d.Claim, d.This.Outcome)
+		}
+	}
+	if strings.Contains(string(render(t, fixtures[0].json).Markdown), "## Against another run") {
+		t.Error("the section appears without -compare")
+	}
+}
+
+// TestHTMLSelfContained: report.html embeds every chart and refers to no
+// file beside it, has the report's headings as anchors the glossary links
+// use, and carries a print style.
+func TestHTMLSelfContained(t *testing.T) {
+	r := render(t, fixtures[0].json)
+	h := string(r.HTML)
+	if !strings.HasPrefix(h, "<!DOCTYPE html>") || !strings.Contains(h, "</html>") {
+		t.Fatal("report.html is not a whole HTML document")
+	}
+	if n := strings.Count(h, `src="data:image/svg+xml;base64,`); n != len(r.Charts) {
+		t.Errorf("%d embedded charts, want %d", n, len(r.Charts))
+	}
+	if strings.Contains(h, `src="charts/`) {
+		t.Error("report.html refers to charts/ instead of embedding them")
+	}
+	for _, id := range []string{`id="glossary"`, `id="what-should-i-pick"`, `href="#glossary"`, "@media print"} {
+		if !strings.Contains(h, id) {
+			t.Errorf("report.html lacks %s", id)
 		}
 	}
 }

@@ -64,13 +64,13 @@ func (r *renderer) twoByTwo() {
 		if c.Row == nil {
 			continue
 		}
-		rows = append(rows, []string{c.Code, c.Server, code(c.Config), c.Row.Twin, stat(c.Row.RPS, ""), stat(c.Row.P50Ms, ""), stat(c.Row.P99Ms, ""),
+		rows = append(rows, []string{c.Code, c.Server, code(c.Config), stat(c.Row.RPS, ""), stat(c.Row.P50Ms, ""), stat(c.Row.P99Ms, ""),
 			fmt.Sprintf("%s %s", inum(c.Slots), c.SlotKind), verdict.StatWith(c.HoldMs, "ms", num),
 			fmt.Sprintf("sum %s, max %s", num(c.SumMs), num(c.MaxMs)), stat(c.Concurrency, ""), bold(c.BehavesAs), c.SeedSays})
 		whys = append(whys, fmt.Sprintf("%s code on %s server (%s): %s.", capitalize(c.Code), c.Server, code(c.Config), c.Why))
 	}
 	if len(rows) > 0 {
-		r.table([]string{"code", "server", "configuration", "twin", "rps", "p50 ms", "p99 ms", "slots", "held per request", "waits, ms", "in the server (L)", "behaves as", "the seed says"}, rows)
+		r.table([]string{"code", "server", "configuration", "rps", "p50 ms", "p99 ms", "slots", "held per request", "waits, ms", "in the server (L)", "behaves as", "the seed says"}, rows)
 		r.bullets(whys)
 	}
 	if len(missing) > 0 {
@@ -169,12 +169,42 @@ func (r *renderer) springFastAPI() {
 		}
 		return code(cfg) + ": " + strings.Join(parts, ", ")
 	}
+	idleCPU := func(cfg string) string {
+		x := row(cfg, hiL)
+		if x == nil || x.Server.CPUUtil.N == 0 {
+			return na
+		}
+		return fmt.Sprintf("at %s: the server's CPU was %s busy while it served %s of c ÷ wait", hiL, pct(x.Server.CPUUtil.Median), pctOfC(x))
+	}
+	scaleOf := func(cfg string) string {
+		rows := rowsOf(f, "io-wait", cfg)
+		if len(rows) < 2 {
+			return na
+		}
+		a, b := rows[0], rows[len(rows)-1]
+		if a.RPS.Median <= 0 {
+			return na
+		}
+		return fmt.Sprintf("from %s to %s (%s the clients), throughput grew %s (%s to %s rps)", a.Point.Label, b.Point.Label,
+			times(float64(b.Point.Conns)/float64(a.Point.Conns)), times(b.RPS.Median/a.RPS.Median), num(a.RPS.Median), num(b.RPS.Median))
+	}
+	offloaded := func() string {
+		x := row("eventloop-pool", hiL)
+		if x == nil {
+			return na
+		}
+		s := fmt.Sprintf("%s (the `def` endpoint's twin) at %s: %s rps", code("eventloop-pool"), hiL, stat(x.RPS, ""))
+		if x.LittleBoundRPS != nil {
+			s += fmt.Sprintf(", %s of its pool's bound of %s", pct(x.RPS.Median / *x.LittleBoundRPS), num(*x.LittleBoundRPS))
+		}
+		return s + ": the pool, not the loop, sets the limit"
+	}
 	fastCPU := cpuOf(el)
 	if x := get(f, "cpu", "prefork-2", "2 core(s)"); x != nil {
 		fastCPU += fmt.Sprintf("; %s (uvicorn --workers 2): %s rps on 2 cores", code("prefork-2"), num(x.RPS.Median))
 	}
 	pitfall := na
-	if lp, ok := loopLabel(); ok {
+	if lp, ok := loopLabel(f); ok {
 		var parts []string
 		for _, cfg := range []string{"eventloop-inline", "eventloop-pool", "eventloop-async"} {
 			if x := get(f, "blocking-in-loop", cfg, lp); x != nil && x.Canary != nil {
@@ -193,7 +223,14 @@ func (r *renderer) springFastAPI() {
 		{"memory per connection", "each OS thread costs significant stack memory", mem(os), "coroutines are lightweight", mem(el)},
 		{"context switching", "overhead grows with the number of threads", ctxs(os), "far lower than threads", ctxs(el)},
 		{"parallelism, CPU-bound throughput", "threads run on every core; good for CPU-bound handlers", cpuOf("blocking-goroutine") + " (stand-in: the cpu scenario runs goroutines, not the 200-thread mode)", "one loop is one core; parallelism needs worker processes", fastCPU},
-		{"the blocking pitfall", "blocking is the model: a blocked handler holds only its own thread", "not applicable", "a blocking call inside async def stalls every request on the loop; run_in_threadpool avoids it", pitfall},
+		{"the blocking pitfall", "blocking is the model: a blocked handler holds only its own thread", "not applicable: a thread-per-request server has no loop to block", "a blocking call inside async def stalls every request on the loop; run_in_threadpool avoids it", pitfall},
+		{"I/O-bound bottleneck (Spring's con)", "threads sit idle while waiting for I/O, wasting server resources", idleCPU(os), "–", idleCPU(el)},
+		{"scalability (FastAPI's pro)", "–", scaleOf(os), "more scalable for I/O-intensive workloads", scaleOf(el)},
+		{"`def` endpoints, auto-offloaded", "–", "–", "a plain `def` endpoint runs in FastAPI's thread pool (anyio, 40 threads)", offloaded()},
+		{"`def` dependencies of an `async def` endpoint, auto-offloaded", "–", "–", "a `def` dependency is also run in the thread pool", "not measurable here: the Go twins have no dependency injection; an offloaded dependency holds a pool thread for its own duration, as the `eventloop-pool` row above does for a whole handler"},
+		{"simple mental model (Spring's pro); programming model shift (FastAPI's con)", "code flows sequentially, easy to read and debug", "not measurable here: readability is a property of source code, and a load test has no number for it", "requires understanding async/await", "not measurable here: same reason"},
+		{"threads: 200–400 in the pool", "a pool of many threads (e.g. 200–400)", fmt.Sprintf("measured at %d threads only; 400 is not a point of this run's catalog", verdict.ThreadCap()), "–", "–"},
+		{"`uvicorn --workers 4`", "–", "–", "4 worker processes use 4 cores", "not measurable here: this machine has " + plural(f.Environment.Cores, "core") + "; `prefork-2` on 2 cores is the largest test of the rule (see the parallelism row)"},
 	})
 
 	var s []string
@@ -208,7 +245,7 @@ func (r *renderer) springFastAPI() {
 		s = append(s, fmt.Sprintf("Each extra request in flight cost the thread-per-request server %s and %s, against %s and %s on the event loop.",
 			size(ico.RSSBytes), threads(ico.Threads), size(ice.RSSBytes), threads(ice.Threads)))
 	}
-	if lp, ok := loopLabel(); ok {
+	if lp, ok := loopLabel(f); ok {
 		inl, as := get(f, "blocking-in-loop", "eventloop-inline", lp), get(f, "blocking-in-loop", el, lp)
 		if inl != nil && as != nil && inl.Canary != nil && as.Canary != nil {
 			s = append(s, fmt.Sprintf("The event loop's weak spot is the one the seed names: on the async loop a bystander canary saw a p99 of %s ms, while with a blocking call inside the loop it %s.",
@@ -259,6 +296,7 @@ func (r *renderer) metricsTable() {
 		}
 		rows = append(rows, []string{seed, m.SeedRange(), m.StandIn, m.Measured.String(), bold(string(m.Outcome)) + ": " + m.Why})
 	}
+	rows = append(rows, r.metricsExtra()...)
 	r.table([]string{"seed's row", "seed's range", "stand-in here", "measured", "outcome"}, rows)
 	var crow [][]string
 	for _, c := range r.caps {
@@ -269,7 +307,7 @@ func (r *renderer) metricsTable() {
 		r.table([]string{"configuration", "requests in flight held (io-wait)", "idle connections held"}, crow)
 	}
 	v := r.claim(10)
-	r.p(fmt.Sprintf("Claim 10 is %s: %s.", outcome(v.Outcome), strings.TrimPrefix(v.Reason, "not measured: ")))
+	r.p(fmt.Sprintf("Claim 10 is %s, from the outcome column above (the claims section gives its reason once).", outcome(v.Outcome)))
 	r.p(r.metricsArgument()...)
 	r.chart(chartIdle, "Server RSS while holding idle keep-alive connections, from each point's first repetition, the same repetition as the tables; the error bars span every repetition's peak RSS, and the first point of each line is the RSS before the connections were opened.")
 }
@@ -334,31 +372,57 @@ func waitOf(f *results.File) float64 {
 func (r *renderer) taskTypes() {
 	f := r.f
 	r.h(2, "Sync against async, per task type")
-	r.p("Seed 002 ends with a table: synchronous code is best for CPU-bound tasks, asynchronous code for I/O-bound ones.",
-		fmt.Sprintf("Here \"best\" is the higher median throughput; within %s of each other is a tie.", pct(verdict.OneCoreSpread)))
+	r.p("Seed 002 ends with a seven-row table contrasting synchronous and asynchronous code. Every row is below: measured where a run can measure it, and marked \"not measurable here\" with the reason where it cannot. The seed's \"best for\" row is measured twice, once per task type.",
+		fmt.Sprintf("\"Best\" is the higher median throughput; within %s of each other is a tie.", pct(verdict.OneCoreSpread)))
+	nm := func(why string) string { return "not measurable here: " + why }
 	var rows [][]string
-	for _, t := range r.tasks {
-		seedSync, seedAsync := "", ""
-		if t.SeedBest == "sync" {
-			seedSync, seedAsync = "best", "–"
-		} else {
-			seedSync, seedAsync = "slower", "best"
+	// Definition: one task at a time, or several concurrently, from the 2×2.
+	def := []string{"definition", "executes one task at a time", "can handle multiple tasks concurrently", "not measured", "not measured", "–"}
+	if sc, ac := r.cell("sync", "sync"), r.cell("async", "sync"); sc != nil && ac != nil && sc.Row != nil && ac.Row != nil {
+		def[3] = fmt.Sprintf("sequential calls: each thread held a request %s, ≈ the %s ms sum of its waits: one wait at a time", verdict.StatWith(sc.HoldMs, "ms", num), num(sc.SumMs))
+		def[4] = fmt.Sprintf("gathered calls: %s per request, ≈ the %s ms largest wait: the waits ran concurrently", verdict.StatWith(ac.HoldMs, "ms", num), num(ac.MaxMs))
+		def[5] = bold("yes")
+		if !sc.Matches() || !ac.Matches() {
+			def[5] = bold("no")
 		}
-		if t.Missing != "" {
-			rows = append(rows, []string{t.Task, seedSync, seedAsync, "not measured", "not measured", "–", bold(string(verdict.NotMeasured)) + ": " + t.Missing})
-			continue
-		}
-		rows = append(rows, []string{t.Task + " (" + t.Where + ")", seedSync, seedAsync,
-			code(t.Sync) + ": " + stat(t.SyncRow.RPS, "rps"), code(t.Async) + ": " + stat(t.AsyncRow.RPS, "rps"),
-			fmt.Sprintf("%s (async ÷ sync = %s)", bold(t.Best), times(t.Ratio)), agreement(t)})
 	}
+	rows = append(rows, def)
+	rows = append(rows,
+		[]string{"syntax", "`def function():`", "`async def function():`", nm("syntax is a property of the source, not of a run; the Go twins write sync and async as sequential and gathered calls"), "–", "–"},
+		[]string{"calling", "`result = function()`", "`result = await function()`", nm("the same: how a call is written has no run-time number"), "–", "–"})
+	blk := []string{"blocking", "blocks until complete", "non-blocking, can switch tasks", "not measured", "not measured", "–"}
 	if len(r.tasks) > 1 && r.tasks[1].Missing == "" {
 		o, e := r.tasks[1].SyncRow, r.tasks[1].AsyncRow
-		rows = append(rows, []string{"blocking (" + r.tasks[1].Where + ")", "blocks until complete", "non-blocking, can switch tasks",
-			fmt.Sprintf("%s: %s threads held", code("blocking-os"), count(verdict.FreshOf(o).Threads)),
-			fmt.Sprintf("%s: %s threads", code("eventloop-async"), count(verdict.FreshOf(e).Threads)), "–", "shown for the mechanism"})
+		blk[3] = fmt.Sprintf("%s at %s: %s threads, one per request up to its cap", code("blocking-os"), o.Point.Label, count(verdict.FreshOf(o).Threads))
+		blk[4] = fmt.Sprintf("%s at %s: %s threads for all of them", code("eventloop-async"), e.Point.Label, count(verdict.FreshOf(e).Threads))
+		blk[5] = bold("yes")
 	}
-	r.table([]string{"task", "synchronous, per the seed", "asynchronous, per the seed", "measured sync", "measured async", "best here", "agrees with the seed?"}, rows)
+	rows = append(rows, blk)
+	for _, t := range r.tasks {
+		seedSync, seedAsync := "best for CPU-bound tasks", "–"
+		if t.SeedBest == "async" {
+			seedSync, seedAsync = "–", "best for I/O-bound tasks"
+		}
+		if t.Missing != "" {
+			rows = append(rows, []string{"best for: " + t.Task, seedSync, seedAsync, "not measured", "not measured", bold(string(verdict.NotMeasured)) + ": " + t.Missing})
+			continue
+		}
+		rows = append(rows, []string{fmt.Sprintf("best for: %s (%s)", t.Task, t.Where), seedSync, seedAsync,
+			code(t.Sync) + ": " + stat(t.SyncRow.RPS, "rps"), code(t.Async) + ": " + stat(t.AsyncRow.RPS, "rps"),
+			fmt.Sprintf("%s; best here: %s (async ÷ sync = %s)", agreement(t), t.Best, times(t.Ratio))})
+	}
+	rows = append(rows, []string{"complexity", "simpler to understand", "more complex flow", nm("how hard code is to follow is a judgement about reading it; a load test has no number for it"), "–", "–"})
+	perf := []string{"performance", "slower for I/O tasks", "faster for concurrent I/O", "not measured", "not measured", "–"}
+	if seq, par := get(f, "fanout", "eventloop-async", "calls=3 seq"), get(f, "fanout", "eventloop-async", "calls=3 par"); seq != nil && par != nil {
+		perf[3] = fmt.Sprintf("3 sequential %d ms calls: p50 %s ms", seq.Point.Ms, stat(seq.P50Ms, ""))
+		perf[4] = fmt.Sprintf("3 gathered calls: p50 %s ms", stat(par.P50Ms, ""))
+		perf[5] = bold("yes") + fmt.Sprintf(": %s faster per request", times(seq.P50Ms.Median/par.P50Ms.Median))
+		if seq.P50Ms.Median <= par.P50Ms.Median {
+			perf[5] = bold("no")
+		}
+	}
+	rows = append(rows, perf)
+	r.table([]string{"aspect", "synchronous, per the seed", "asynchronous, per the seed", "measured: sync", "measured: async", "agrees with the seed?"}, rows)
 	ioLabel := "c=1000"
 	if len(r.tasks) > 1 && r.tasks[1].SyncRow != nil {
 		ioLabel = r.tasks[1].SyncRow.Point.Label
@@ -403,4 +467,51 @@ func threads(x float64) string {
 		return "1 thread"
 	}
 	return count(x) + " threads"
+}
+
+// metricsExtra are the rows of seed 000's METRICS passage that its table
+// leaves out: "up to ~60000 TCP connections can be made" and "in reality
+// around 100 network calls at max". They are judged here from the same
+// brackets as the table's rows.
+func (r *renderer) metricsExtra() [][]string {
+	f := r.f
+	nofile := int(f.Environment.NofileLimit)
+	most, mostCfg, active, activeCfg := 0, "", 0, ""
+	failed := 0
+	for _, c := range r.caps {
+		if c.Idle.None == "" && c.Idle.Held > most {
+			most, mostCfg = c.Idle.Held, c.Config
+		}
+		if c.Active.None == "" && c.Active.Held > most {
+			most, mostCfg = c.Active.Held, c.Config
+		}
+		if c.Active.None == "" && c.Active.Held > active {
+			active, activeCfg, failed = c.Active.Held, c.Config, c.Active.Failed
+		}
+	}
+	var rows [][]string
+	tcp := []string{"\"upto ~60000 TCP connections can be made\" (the OS, non-blocking sockets)", "~60,000", "the most connections one server process held here", "not measured", ""}
+	if most > 0 {
+		tcp[3] = fmt.Sprintf("≥ %s (%s; the most tested)", inum(most), mostCfg)
+	}
+	if nofile > 0 && nofile < 60000 {
+		tcp[4] = fmt.Sprintf("%s: one process may open only %s file descriptors here (the hard nofile cap), so no point can reach 60,000; the ~60,000 figure is the 16-bit port space of one client address talking to one server address, a client-side limit", bold("not measurable here"), inum(nofile))
+	} else {
+		tcp[4] = bold("not measured") + ": no point of this run opened more than " + inum(most) + " connections"
+	}
+	rows = append(rows, tcp)
+	calls := []string{"\"in reality we can have around 100 network calls at max\"", "~100", "the most requests in flight any server held with p99 within the limit (io-wait)", "not measured", bold("not measured")}
+	if active > 0 {
+		calls[3] = fmt.Sprintf("≥ %s (%s)", inum(active), activeCfg)
+		if failed > 0 {
+			calls[3] = fmt.Sprintf("≥ %s, < %s (%s)", inum(active), inum(failed), activeCfg)
+		}
+		if active > 100 {
+			calls[4] = fmt.Sprintf("%s: %s held %s requests in flight, %s the seed's ~100", bold("above the seed's figure"), activeCfg, inum(active), times(float64(active)/100))
+		} else {
+			calls[4] = fmt.Sprintf("%s: the most held was %s", bold("within the seed's figure"), inum(active))
+		}
+	}
+	rows = append(rows, calls)
+	return rows
 }

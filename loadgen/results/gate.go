@@ -87,8 +87,8 @@ func (r *Row) Gate() string {
 		why = append(why, fmt.Sprintf("%s errors", pct(share)))
 	}
 	if l := r.LOverCStat(); l != nil && l.Median < WindowLOverCMin {
-		why = append(why, fmt.Sprintf("window too short for this latency (L = %.3g, %.2g of c = %d)",
-			r.Concurrency.Median, l.Median, r.OfferedConcurrency()))
+		why = append(why, fmt.Sprintf("window too short for this latency (L = rps × mean latency = %s, %.2f of c = %d)",
+			strconv.FormatFloat(r.Concurrency.Median, 'f', 1, 64), l.Median, r.OfferedConcurrency()))
 	}
 	return strings.Join(why, "; ")
 }

@@ -326,7 +326,11 @@ func (r *runner) configs(sc catalog.Scenario) []catalog.Config {
 		if len(r.o.Targets) > 0 && r.o.Targets[n] == "" {
 			continue
 		}
-		out = append(out, config(n))
+		c := config(n)
+		if r.o.Quick && c.Kind == catalog.KindStack {
+			continue // -quick measures the twins only (said in the results' notes)
+		}
+		out = append(out, c)
 	}
 	return out
 }
@@ -390,6 +394,9 @@ func (r *runner) runScenario(ctx context.Context, sc catalog.Scenario) results.S
 				want = append(want, c)
 			}
 		}
+		if len(want) == 0 {
+			continue
+		}
 		srvs := r.servers(ctx, sc, p, want, cpus, func(c catalog.Config, why string, notInstalled bool) {
 			row := rowOf(c, p, cpus, len(r.o.Targets) > 0)
 			if notInstalled {
@@ -403,7 +410,7 @@ func (r *runner) runScenario(ctx context.Context, sc catalog.Scenario) results.S
 			if row.Prevented != "" || srv.Exited() {
 				return false
 			}
-			if rep < r.baseReps() {
+			if rep < r.repsFor(sc, srv.cfg, p) {
 				return true
 			}
 			return r.wantsMore(sc, p, row, rep)
@@ -459,19 +466,28 @@ func containsStr(xs []string, x string) bool {
 	return false
 }
 
-// baseReps is the repetition count of every point.
-func (r *runner) baseReps() int { return r.o.Reps }
+// repsFor is a row's base repetition count: the run's (or the scenario's
+// own), and two for a row whose window is long (longRow).
+func (r *runner) repsFor(sc catalog.Scenario, cfg catalog.Config, p catalog.Point) int {
+	n := r.o.Reps
+	if sc.Reps > 0 && !r.o.Quick {
+		n = min(n, sc.Reps)
+	}
+	if w := r.windowFor(sc, cfg, p); w.Measure >= longRow && n > 2 {
+		n = 2
+	}
+	return n
+}
 
 // wantsMore decides a headline row's next repetition: while its settle
 // metric's median is not pinned down (results.NeedsMoreReps), unless the
 // run is quick, the row's window is long (its extra repetitions would not
 // fit), or the plan's budget is spent.
 func (r *runner) wantsMore(sc catalog.Scenario, p catalog.Point, row *results.Row, rep int) bool {
-	if r.o.Quick || !sc.IsHeadline(p) || len(row.Reps) < rep {
+	// Real stacks keep the base count: the budget goes to the twins'
+	// headline rows.
+	if r.o.Quick || !sc.IsHeadlineRow(row.Config, p) || len(row.Reps) < rep {
 		return false
-	}
-	if cfg, ok := catalog.ConfigByName(row.Config); ok && cfg.Kind == catalog.KindStack {
-		return false // real stacks keep the base count: the budget goes to the twins' headline points
 	}
 	w := r.windowFor(sc, config(row.Config), p)
 	if w.Warmup+w.Measure > maxHeadlineWindow {

@@ -179,6 +179,7 @@ func (r *runner) summarise(row *results.Row) {
 	}
 	row.Saturated = len(why) > 0
 	row.SaturationReason = strings.Join(why, "; ")
+	row.Judge() // L ÷ c and the gate's flags (results/gate.go)
 }
 
 func deref(p *float64) float64 {

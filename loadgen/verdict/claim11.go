@@ -69,7 +69,7 @@ func RealCells(f *results.File) []Cell {
 		if dc.Code == "async" {
 			mode = "par"
 		}
-		p, ok := findPoint("code-x-server", func(p catalog.Point) bool { return p.Mode == mode && !coldConn(p) && !unequalWaits(p) })
+		p, ok := d.findPoint("code-x-server", func(p catalog.Point) bool { return p.Mode == mode && !coldConn(p) && !unequalWaits(p) })
 		if !ok {
 			c.Missing = "code-x-server has no " + mode + " point"
 			cells = append(cells, c)
@@ -85,7 +85,7 @@ func RealCells(f *results.File) []Cell {
 func claim11(d data) Verdict {
 	pred := "each real Django cell behaves as its code's style (async views → waits overlap; sync views → each slot held for the sum), and async on ASGI has the best throughput"
 	twins := Cells(d.f)
-	var twinBits []string
+	var twinBits, slotBits []string
 	var figs []Figure
 	for _, c := range twins {
 		if c.Row == nil || c.Missing != "" {
@@ -96,9 +96,10 @@ func claim11(d data) Verdict {
 			b += " (does not decide: " + c.Gated + ")"
 		}
 		twinBits = append(twinBits, b)
+		slotBits = append(slotBits, fmt.Sprintf("%s %s", Int(c.Slots), c.SlotKind))
 		figs = append(figs, Figure{Side: SideTwin, What: fmt.Sprintf("%s code on %s server (%s) rps", c.Code, c.Server, c.Config), Value: c.Row.RPS, Unit: "rps"})
 	}
-	construction := "true by construction in the twins: sequential against gathered calls define sync against async code, and the slot counts (400 connections, 200 threads, a pool of 40) set the best throughput in advance"
+	construction := "true by construction in the twins: sequential against gathered calls define sync against async code, and the slot counts (" + strings.Join(slotBits, ", ") + ") set the best throughput in advance"
 	if len(twinBits) > 0 {
 		construction += " (" + strings.Join(twinBits, "; ") + ")"
 	}

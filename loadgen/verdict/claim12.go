@@ -37,7 +37,7 @@ func init() {
 
 func claim12(d data) Verdict {
 	pred := fmt.Sprintf("on 1 core, best event loop ÷ best other model within %s–%s (two-sided)", Times(1-OneCoreSpread), Times(1+OneCoreSpread))
-	one, ok := cpuLabel(1)
+	one, ok := d.cpuLabel(1)
 	if !ok {
 		return failed(pred, nil, missing("the catalog has no 1-core cpu point"))
 	}

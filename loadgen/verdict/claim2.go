@@ -21,8 +21,8 @@ func init() {
 }
 
 func claim2(d data) Verdict {
-	seqP, ok1 := fanPoint("fanout", 2, "seq")
-	parP, ok2 := fanPoint("fanout", 2, "par")
+	seqP, ok1 := d.fanPoint("fanout", 2, "seq")
+	parP, ok2 := d.fanPoint("fanout", 2, "par")
 	if !ok1 || !ok2 {
 		return failed("", nil, missing("the catalog has no calls=2 fan-out points"))
 	}

@@ -50,11 +50,9 @@ func waitsOf(p catalog.Point) (max, sum float64, ok bool) {
 
 func claim3(d data) Verdict {
 	var pars []catalog.Point
-	if sc, ok := catalog.ScenarioByName("fanout"); ok {
-		for _, p := range sc.Points {
-			if p.Mode == "par" && unequalWaits(p) && !coldConn(p) {
-				pars = append(pars, p)
-			}
+	for _, p := range d.points("fanout") {
+		if p.Mode == "par" && unequalWaits(p) && !coldConn(p) {
+			pars = append(pars, p)
 		}
 	}
 	pred := "gathered unequal waits take the largest wait (within " + Pct(LatencyTolerance) + "), not the sum"

@@ -38,12 +38,12 @@ func init() {
 }
 
 // loopPoint is the blocking-in-loop scenario's sleeping (/io) load point.
-func loopPoint() (catalog.Point, bool) {
-	return findPoint("blocking-in-loop", func(p catalog.Point) bool { return strings.HasPrefix(p.Target, "/io") })
+func (d data) loopPoint() (catalog.Point, bool) {
+	return d.findPoint("blocking-in-loop", func(p catalog.Point) bool { return strings.HasPrefix(p.Target, "/io") })
 }
 
 func claim4(d data) Verdict {
-	p, ok := loopPoint()
+	p, ok := d.loopPoint()
 	if !ok {
 		return failed("", nil, missing("the catalog has no blocking-in-loop /io point"))
 	}

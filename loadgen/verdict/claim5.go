@@ -59,7 +59,7 @@ func canaryNear(pool, as *results.Row) (Pos, string) {
 }
 
 func claim5(d data) Verdict {
-	p, ok := loopPoint()
+	p, ok := d.loopPoint()
 	if !ok {
 		return failed("", nil, missing("the catalog has no blocking-in-loop /io point"))
 	}
@@ -115,7 +115,7 @@ func claim5(d data) Verdict {
 		bits = append(bits, fmt.Sprintf("throughput %s of pool ÷ wait straddles %s–%s", StatWith(frac, "", Pct), Pct(PoolCapLow), Pct(PoolCapHigh)))
 	}
 	// CPU work offloaded to the pool, beside the sleep.
-	cp, okc := findPoint("blocking-in-loop", func(q catalog.Point) bool { return strings.HasPrefix(q.Target, "/cpu") })
+	cp, okc := d.findPoint("blocking-in-loop", func(q catalog.Point) bool { return strings.HasPrefix(q.Target, "/cpu") })
 	if !okc {
 		bits = append(bits, "CPU work offloaded to the pool: not measured (the catalog has no blocking-in-loop /cpu point)")
 	} else {
@@ -123,7 +123,13 @@ func claim5(d data) Verdict {
 		ac, e2 := d.get("blocking-in-loop", "eventloop-async", cp.Label)
 		switch err := firstErr(e1, e2); {
 		case err != nil:
-			bits = append(bits, "CPU work offloaded to the pool: "+err.Error())
+			if _, g := err.(gated); g {
+				of++
+				undecided++
+				bits = append(bits, "CPU work offloaded to the pool cannot decide: "+err.Error())
+			} else {
+				bits = append(bits, "CPU work offloaded to the pool: not measured in this run ("+err.Error()+")")
+			}
 		case pc.Canary == nil || ac.Canary == nil:
 			bits = append(bits, "CPU work offloaded to the pool: no canary")
 		default:

@@ -163,9 +163,9 @@ func claim6(d data) Verdict {
 	passed, undecided, of := 0, 0, 2
 	if os.Threads >= ThreadPerRequestMin {
 		passed++
-		bits = append(bits, fmt.Sprintf("blocking-os added %s OS threads per in-flight request", Num(os.Threads)))
+		bits = append(bits, fmt.Sprintf("blocking-os added %s per in-flight request", things(os.Threads, "OS thread")))
 	} else {
-		bits = append(bits, fmt.Sprintf("blocking-os added only %s OS threads per in-flight request", Num(os.Threads)))
+		bits = append(bits, fmt.Sprintf("blocking-os added only %s per in-flight request", things(os.Threads, "OS thread")))
 	}
 	switch {
 	case !resolvable:

@@ -45,8 +45,8 @@ func init() {
 }
 
 // cpuLabel returns the cpu scenario's label for n server CPUs.
-func cpuLabel(n int) (string, bool) {
-	p, ok := findPoint("cpu", func(p PointT) bool { return p.ServerCPUs == n })
+func (d data) cpuLabel(n int) (string, bool) {
+	p, ok := d.findPoint("cpu", func(p PointT) bool { return p.ServerCPUs == n })
 	return p.Label, ok
 }
 
@@ -66,8 +66,8 @@ func reuseportConfigs(d data) []string {
 func claim9(d data) Verdict {
 	pred := fmt.Sprintf("on 2 cores: 2 workers that use ≥ %s cores serve ≥ %s× one worker; eventloop-async (1 loop) gains ≤ %s× from a second core",
 		Num(ParallelCoresMin), Num(ParallelSpeedupMin), Num(OneLoopMaxGain))
-	one, ok1 := cpuLabel(1)
-	two, ok2 := cpuLabel(2)
+	one, ok1 := d.cpuLabel(1)
+	two, ok2 := d.cpuLabel(2)
 	if !ok1 || !ok2 {
 		return failed(pred, nil, missing("the catalog has no 1- and 2-core cpu points"))
 	}
@@ -133,13 +133,13 @@ func claim9(d data) Verdict {
 		switch against(gain, OneLoopMaxGain) {
 		case Below:
 			oneLoop = Reproduced
-			bits = append(bits, fmt.Sprintf("one loop gained %s from a second core", StatWith(gain, "", Times)))
+			bits = append(bits, fmt.Sprintf("one loop's throughput on two cores was %s its one-core throughput", StatWith(gain, "", Times)))
 		case Above:
 			oneLoop = Refuted
-			bits = append(bits, fmt.Sprintf("one loop gained %s from a second core, more than %s", StatWith(gain, "", Times), Times(OneLoopMaxGain)))
+			bits = append(bits, fmt.Sprintf("one loop's throughput on two cores was %s its one-core throughput, more than %s", StatWith(gain, "", Times), Times(OneLoopMaxGain)))
 		default:
 			oneLoop = Inconclusive
-			bits = append(bits, fmt.Sprintf("one loop's gain %s straddles %s", StatWith(gain, "", Times), Times(OneLoopMaxGain)))
+			bits = append(bits, fmt.Sprintf("one loop's two-core ÷ one-core throughput %s straddles %s", StatWith(gain, "", Times), Times(OneLoopMaxGain)))
 		}
 	}
 	o := fold([]part{{out: parallel}, {out: oneLoop}})

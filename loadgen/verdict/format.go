@@ -172,3 +172,18 @@ var (
 )
 
 func inverse(k float64, s results.Stat) results.Stat { return results.Inverse(k, s) }
+
+// NonNegativeStat formats a quantity that cannot be negative (a size, a
+// count, a time) with f: an interval reaching below zero is clamped at
+// zero and marked "≥ 0", and a median below zero reads "not resolvable"
+// (results.NonNegative). Tables use it for per-connection memory.
+func NonNegativeStat(s results.Stat, unit string, f func(float64) string) string {
+	c, note, ok := results.NonNegative(s)
+	switch {
+	case !ok:
+		return "not resolvable (smaller than its spread)"
+	case note != "":
+		return StatWith(c, unit, f) + " (clamped at 0)"
+	}
+	return StatWith(s, unit, f)
+}

@@ -13,13 +13,39 @@ import (
 // Helpers shared by several claims: finding points in the catalog, real
 // stacks beside their twins, and the first-repetition view of resources.
 
-// findPoint returns the first point of scenario scn that ok accepts.
-func findPoint(scn string, ok func(catalog.Point) bool) (catalog.Point, bool) {
-	sc, found := catalog.ScenarioByName(scn)
-	if !found {
-		return catalog.Point{}, false
+// points lists scenario scn's points: those the results file measured
+// (as they were measured, which an older file may have done differently
+// from today's catalog), then the catalog's points the file lacks.
+func (d data) points(scn string) []catalog.Point {
+	var out []catalog.Point
+	seen := map[string]bool{}
+	if d.f != nil {
+		for _, s := range d.f.Scenarios {
+			if s.Name != scn {
+				continue
+			}
+			for _, r := range s.Rows {
+				if !seen[r.Point.Label] {
+					seen[r.Point.Label] = true
+					out = append(out, r.Point)
+				}
+			}
+		}
 	}
-	for _, p := range sc.Points {
+	if sc, ok := catalog.ScenarioByName(scn); ok {
+		for _, p := range sc.Points {
+			if !seen[p.Label] {
+				seen[p.Label] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// findPoint returns the first point of scenario scn that ok accepts.
+func (d data) findPoint(scn string, ok func(catalog.Point) bool) (catalog.Point, bool) {
+	for _, p := range d.points(scn) {
 		if ok(p) {
 			return p, true
 		}
@@ -46,8 +72,8 @@ func unequalWaits(p catalog.Point) bool { return strings.Contains(query(p, "ms")
 
 // fanPoint returns the catalog's plain fan-out point with calls and mode:
 // equal waits, pooled connections.
-func fanPoint(scn string, calls int, mode string) (catalog.Point, bool) {
-	return findPoint(scn, func(p catalog.Point) bool {
+func (d data) fanPoint(scn string, calls int, mode string) (catalog.Point, bool) {
+	return d.findPoint(scn, func(p catalog.Point) bool {
 		return p.Calls == calls && p.Mode == mode && !coldConn(p) && !unequalWaits(p)
 	})
 }
@@ -208,3 +234,12 @@ type PointT = catalog.Point
 
 // catalogConfig is catalog.ConfigByName, short.
 func catalogConfig(name string) (catalog.Config, bool) { return catalog.ConfigByName(name) }
+
+// things writes a quantity with its noun, singular for exactly one:
+// "1 OS thread", "0.95 OS threads".
+func things(x float64, noun string) string {
+	if Num(x) == "1" {
+		return "1 " + noun
+	}
+	return Num(x) + " " + noun + "s"
+}

@@ -63,9 +63,12 @@ func Cells(f *results.File) []Cell {
 		return nil
 	}
 	var cells []Cell
-	for _, cfgName := range twinsOnly(sc.Configs) {
-		cfg, _ := catalog.ConfigByName(cfgName)
-		for _, p := range sc.Points {
+	for _, cfgName := range sc.Configs {
+		cfg, ok := catalog.ConfigByName(cfgName)
+		if !ok || cfg.Kind == catalog.KindStack {
+			continue // the real Django cells are RealCells (claim11.go)
+		}
+		for _, p := range d.points("code-x-server") {
 			if !sc.Runs(cfgName, p) {
 				continue
 			}
@@ -100,6 +103,9 @@ func Cells(f *results.File) []Cell {
 }
 
 func (c *Cell) evaluate(d data, cfg catalog.Config, p catalog.Point) {
+	if r, err := d.row(c.Scenario, c.Config, c.Label); err == nil {
+		p = r.Point // as measured: an older run may have used other connections
+	}
 	c.Slots = slots(cfg, p)
 	switch cfg.Limit {
 	case catalog.LimitThreads:
@@ -560,7 +566,7 @@ type TaskRow struct {
 func TaskTypes(f *results.File) []TaskRow {
 	d := data{f}
 	cpu := TaskRow{Task: "CPU-bound", SeedBest: "sync"}
-	if one, ok := cpuLabel(1); ok {
+	if one, ok := d.cpuLabel(1); ok {
 		cpu.Where = "cpu, " + one
 		for _, cfg := range d.configsOf("cpu") {
 			r, err := d.row("cpu", cfg, one)

@@ -73,9 +73,10 @@ type handler struct {
 }
 
 var (
-	ctText = []string{contract.ContentTypeText}
-	ctJSON = []string{contract.ContentTypeJSON}
-	server = []string{"lab-blocking"}
+	ctText    = []string{contract.ContentTypeText}
+	ctJSON    = []string{contract.ContentTypeJSON}
+	server    = []string{"lab-blocking"}
+	connClose = []string{"close"}
 )
 
 // connKey keys a connection's request counter in its requests' contexts.
@@ -99,6 +100,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, cerr := contract.Resolve(r.Method, r.URL.Path, r.URL.RawQuery)
 	if cerr == nil {
 		cerr = drainBody(w, r)
+	}
+	if contract.CloseAfterChunked && len(r.TransferEncoding) > 0 {
+		w.Header()["Connection"] = connClose // net/http closes after this answer
 	}
 	bp := h.bufs.Get().(*[]byte)
 	defer h.bufs.Put(bp)

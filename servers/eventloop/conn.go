@@ -450,6 +450,7 @@ type pending struct {
 	body   []byte
 
 	deferred bool // waiting for the emulated handshake, not for its answer
+	pooled   bool // an /io wait: back to its loop's free list once answered
 }
 
 func (cs *connState) newPending(seq uint32, meta respMeta, req contract.Request) *pending {

@@ -23,6 +23,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -54,6 +56,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.nofile = nofile
 	setProcs(cfg.loops)
+	stopProfiles, err := startProfiles(cfg.cpuProfile, cfg.traceFile)
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
 	addr, err := checkAddr(cfg.addr)
 	if err != nil {
 		return err
@@ -99,6 +106,42 @@ func setProcs(loops int) {
 	}
 }
 
+// startProfiles starts the CPU profile and the execution trace asked for;
+// the returned function stops them and flushes the files.
+func startProfiles(cpuFile, traceFile string) (stop func(), err error) {
+	var closers []func()
+	stop = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	if cpuFile != "" {
+		f, err := os.Create(cpuFile)
+		if err != nil {
+			return stop, fmt.Errorf("-cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return stop, fmt.Errorf("-cpuprofile: %w", err)
+		}
+		closers = append(closers, func() { pprof.StopCPUProfile(); f.Close() })
+	}
+	if traceFile != "" {
+		f, err := os.Create(traceFile)
+		if err != nil {
+			stop()
+			return func() {}, fmt.Errorf("-trace: %w", err)
+		}
+		if err := trace.Start(f); err != nil {
+			f.Close()
+			stop()
+			return func() {}, fmt.Errorf("-trace: %w", err)
+		}
+		closers = append(closers, func() { trace.Stop(); f.Close() })
+	}
+	return stop, nil
+}
+
 func describeStyle(cfg config) string {
 	s := ""
 	if cfg.handler == "pool" {
@@ -128,6 +171,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	cfg.opts.RegisterFlags(fs)
 	connMiB := fs.Int64("conn-memory", 512, "MiB buffered across all connections past which new requests and connections get 503 (0: no limit)")
 	fs.DurationVar(&cfg.grace, "shutdown-grace", 10*time.Second, "time in-flight requests get to finish on SIGTERM")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file (profiling only)")
+	fs.StringVar(&cfg.traceFile, "trace", "", "write a runtime execution trace of the whole run to this file (profiling only)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: eventloop [flags]\n\nThe lab's event-loop server (gnet). Flags:\n")
 		fs.PrintDefaults()

@@ -36,7 +36,13 @@ type config struct {
 	connMemory        int64         // bytes buffered across connections past which new work is shed; 0: no limit
 	nofile            uint64        // the soft RLIMIT_NOFILE in force
 	opts              contract.Options
+	cpuProfile        string // -cpuprofile file, or empty
+	traceFile         string // -trace file, or empty
 }
+
+// bodyCap is the capacity of a loop's body buffer: every body of the
+// contract but /stats fits, so building one does not allocate.
+const bodyCap = 1024
 
 // tick is how often the engine clock, the Date header and the deadline
 // sweeps run.
@@ -278,7 +284,7 @@ func (s *server) loopOf(el gnet.EventLoop) *loopState {
 	defer s.loopsMu.Unlock()
 	ls := s.loops[el]
 	if ls == nil {
-		ls = &loopState{srv: s, el: el}
+		ls = &loopState{srv: s, el: el, body: make([]byte, 0, bodyCap)}
 		ls.sweeper = gnet.RunnableFunc(ls.sweep)
 		if s.depAddr != nil {
 			ls.dep = newDepPool(ls, s.depAddr, s.cfg.dependency, s.cfg.depConns, s.cfg.opts.DependencyTimeout)
@@ -330,7 +336,7 @@ type loopState struct {
 	out     []byte // answers produced during one onTraffic, written once at its end
 	resp    []byte // one answer being built outside onTraffic
 	wbuf    []byte // answers written outside onTraffic
-	body    []byte // one body being built
+	body    []byte // one body being built: appended to at [:0], never grown past bodyCap by the common routes
 	scratch scratch
 }
 

@@ -20,7 +20,7 @@ type style interface {
 }
 
 // asyncStyle is FastAPI's "async def" with await: a wait is an entry in
-// the loop's timer heap (timers.go), a dependency call is a non-blocking
+// the loop's timer wheel (timers.go), a dependency call is a non-blocking
 // socket on the loop, and nothing holds a goroutine or a thread while a
 // request waits. /cpu runs on the loop.
 type asyncStyle struct{ s *server }
@@ -41,7 +41,7 @@ func (a asyncStyle) run(cs *connState, seq uint32, meta respMeta, req contract.R
 		if ms == 0 {
 			return 200, contract.ContentTypeJSON, contract.AppendIOBody(ls.body[:0], 0), false
 		}
-		ls.timers.after(ms, cs.newPending(seq, meta, req))
+		ls.timers.after(ms, ls.timers.newIOPending(cs, seq, meta, req))
 		return 0, "", nil, true
 	case contract.Fanout:
 		if ls.dep == nil {

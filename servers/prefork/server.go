@@ -80,6 +80,7 @@ func newServer(c config, logger *log.Logger) *fasthttp.Server {
 			handle(ctx, &model)
 		},
 		ErrorHandler:                 handleParseError,
+		HeaderReceived:               closeAfterChunked,
 		Name:                         "lab-prefork",
 		ReadBufferSize:               contract.MaxHeaderBytes, // a larger header is ErrSmallBuffer: 431
 		MaxRequestBodySize:           contract.MaxBodyBytes,
@@ -122,6 +123,17 @@ func handle(ctx *fasthttp.RequestCtx, m *contract.Model) {
 		ctx.SetContentType(contract.ContentTypeText)
 	}
 	ctx.Response.SetBodyRaw(body) // fasthttp drops the body of a HEAD answer and keeps its length
+}
+
+// closeAfterChunked applies contract.CloseAfterChunked. fasthttp calls it
+// once a request's headers are parsed, before its body is read: the last
+// moment the header still says "chunked" (-1), which fasthttp forgets for
+// an empty body. The zero RequestConfig keeps the server's own limits.
+func closeAfterChunked(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if contract.CloseAfterChunked && h.ContentLength() == -1 {
+		h.SetConnectionClose()
+	}
+	return fasthttp.RequestConfig{}
 }
 
 func writeError(ctx *fasthttp.RequestCtx, e *contract.Error) {

@@ -21,9 +21,9 @@ const METRICS = [
   { key: "rps", title: "Answers per second", unit: "req/s", bound: "bound_rps", boundName: "Little's bound" },
   { key: "p50_ms", title: "p50 latency (this second)", unit: "ms", log: true, bound: "floor_ms", boundName: "the wait" },
   { key: "p99_ms", title: "p99 latency (this second)", unit: "ms", log: true, bound: "floor_ms", boundName: "the wait" },
-  { key: "canary_p99_ms", title: "Canary p99 (bystander requests)", unit: "ms", log: true },
-  { key: "errors", title: "Errors per second", unit: "/s" },
-  { key: "threads", title: "OS threads (server tree)", unit: "" },
+  { key: "canary_p99_ms", title: "Canary p99 (bystander requests; stuck: time waited so far)", unit: "ms", log: true },
+  { key: "errors", title: "Errors per second", unit: "/s", minTop: 4 },
+  { key: "threads", title: "OS threads (server tree)", unit: "", minTop: 4 },
   { key: "rss_mib", title: "Memory (RSS)", unit: "MiB" },
   { key: "cpu_pct", title: "CPU (100 % = one core)", unit: "%" },
   { key: "ctx_per_req", title: "Context switches per request", unit: "" },
@@ -35,7 +35,7 @@ const ROUTES = [
 ];
 
 const live = {
-  info: null, state: null, points: [], last: {}, demo: null,
+  info: null, state: null, points: [], last: {}, lastLoaded: {}, demo: null,
   theme: "dark", charts: [], editing: false,
 };
 window.live = live; // for the browser test and the curious
@@ -73,7 +73,7 @@ function connect() {
   es.addEventListener("state", (e) => onState(JSON.parse(e.data)));
   es.addEventListener("backlog", (e) => {
     live.points = JSON.parse(e.data) || [];
-    for (const p of live.points) live.last[p.pane] = p;
+    for (const p of live.points) { live.last[p.pane] = p; if (p.load) live.lastLoaded[p.pane] = p; }
     renderNumbers(); scheduleDraw();
   });
   es.addEventListener("point", (e) => onPoint(JSON.parse(e.data)));
@@ -122,6 +122,7 @@ function onPoint(p) {
   live.points.push(p);
   if (live.points.length > 8000) live.points.splice(0, 4000);
   live.last[p.pane] = p;
+  if (p.load) live.lastLoaded[p.pane] = p;
   renderNumbers();
   scheduleDraw();
 }
@@ -292,13 +293,21 @@ function fmtMetric(k, v) {
   return fmtNum(v);
 }
 
+// Numbers that only mean something under load; while a pane idles they
+// show its last second under load, dimmed.
+const LOAD_KEYS = new Set(["rps", "p50_ms", "p99_ms", "errors", "ctx_per_req"]);
+
 function renderNumbers() {
   document.querySelectorAll(".pane").forEach((card, i) => {
     const p = live.last[i];
+    const held = p && !p.load && live.lastLoaded[i] && live.lastLoaded[i].config === p.config ? live.lastLoaded[i] : null;
     card.querySelectorAll(".num .v").forEach((v) => {
       const k = v.dataset.k;
-      v.textContent = p ? fmtMetric(k, p[k]) : "–";
-      if (p && p[k] !== null && p[k] !== undefined) v.dataset.value = p[k]; else delete v.dataset.value;
+      const src = held && LOAD_KEYS.has(k) ? held : p;
+      v.textContent = src ? (k === "canary_p99_ms" && src.canary_stalled ? "≥ " : "") + fmtMetric(k, src[k]) : "–";
+      v.classList.toggle("held", src === held && !!held);
+      v.title = src === held && held ? "the last second under load" : "";
+      if (src && src[k] !== null && src[k] !== undefined) v.dataset.value = src[k]; else delete v.dataset.value;
     });
   });
 }
@@ -349,14 +358,21 @@ function chartSVG(m, standalone) {
   const dark = live.theme === "dark";
   const bg = dark ? "#111" : "#fff", fg = dark ? "#fff" : "#000", grid = dark ? "#444" : "#ccc";
   const npanes = document.querySelectorAll(".pane").length || 1;
-  const tmax = live.points.length ? live.points[live.points.length - 1].t : 0;
-  const tmin = Math.max(0, tmax - WINDOW_S);
+  const tlast = live.points.length ? live.points[live.points.length - 1].t : 0;
+  const tfirst = live.points.length ? live.points[0].t : 0;
+  // The window scrolls once it is full; until then the data fills it.
+  const tmin = Math.max(tfirst - 1, tlast - WINDOW_S);
+  const span = Math.max(tlast - tmin, 20);
   const series = [], bounds = [];
   let lo = Infinity, hi = -Infinity;
   for (let i = 0; i < npanes; i++) {
     const pts = [], bpts = [];
+    let prev = null;
     for (const p of live.points) {
       if (p.pane !== i || p.t < tmin) continue;
+      // A new configuration, or a gap, starts a new line.
+      if (prev && (prev.config !== p.config || p.t - prev.t > 2.5)) { pts.push(null); bpts.push(null); }
+      prev = p;
       let v = p[m.key];
       if (m.key === "rps" || m.key === "errors" || m.key === "p50_ms" || m.key === "p99_ms" || m.key === "ctx_per_req") {
         if (!p.load) v = m.key === "rps" || m.key === "errors" ? 0 : null;
@@ -374,15 +390,16 @@ function chartSVG(m, standalone) {
     if (y1 <= y0) y1 = y0 * 10;
     for (let v = y0; v <= y1 * 1.001; v *= 10) ticks.push(v);
   } else {
-    y0 = 0; y1 = hi <= 0 ? 1 : hi * 1.1;
+    y0 = 0; y1 = Math.max(hi * 1.1, m.minTop || 1);
     const st = niceStep(y1 - y0, 4);
     y1 = Math.ceil(y1 / st) * st;
     for (let v = 0; v <= y1 + st / 2; v += st) ticks.push(v);
   }
-  const x = (t) => L + (W - L - R) * (t - tmin) / Math.max(WINDOW_S, 1e-9);
+  const x = (t) => L + (W - L - R) * (t - tmin) / span;
   const y = (v) => m.log ? T + (H - T - B) * (1 - (Math.log10(v) - Math.log10(y0)) / (Math.log10(y1) - Math.log10(y0)))
     : T + (H - T - B) * (1 - (v - y0) / (y1 - y0));
-  const fmtTick = (v) => m.unit === "ms" ? fmtMs(v) : fmtNum(v, v < 10 && v % 1 ? 1 : 0);
+  const fmtTick = (v) => m.unit === "ms" ? (v >= 1000 ? v / 1000 + " s" : v >= 1 ? v + " ms" : v.toFixed(1) + " ms")
+    : fmtNum(v, v % 1 ? (v * 10) % 1 ? 2 : 1 : 0);
   let s = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" class="chart-svg" role="img" aria-label="${esc(m.title)}" font-family="DejaVu Sans, Arial, sans-serif">`;
   s += `<rect x="0" y="0" width="${W}" height="${H}" fill="${bg}"/>`;
   if (standalone) s += `<text x="${L}" y="${T + 4}" fill="${fg}" font-size="15" font-weight="bold">${esc(m.title)}</text>`;
@@ -391,7 +408,8 @@ function chartSVG(m, standalone) {
     s += `<line x1="${L}" x2="${W - R}" y1="${yy}" y2="${yy}" stroke="${grid}" stroke-width="1"/>`;
     s += `<text x="${L - 6}" y="${yy}" fill="${fg}" font-size="15" text-anchor="end" dominant-baseline="middle">${esc(fmtTick(v))}</text>`;
   }
-  for (let t = Math.ceil(tmin / 10) * 10; t <= tmin + WINDOW_S; t += 10) {
+  const tstep = span > 40 ? 10 : 5;
+  for (let t = Math.ceil(tmin / tstep) * tstep; t <= tmin + span; t += tstep) {
     const xx = x(t).toFixed(1);
     s += `<line x1="${xx}" x2="${xx}" y1="${T}" y2="${H - B}" stroke="${grid}" stroke-width="1"/>`;
     s += `<text x="${xx}" y="${H - B + 18}" fill="${fg}" font-size="14" text-anchor="middle">${t} s</text>`;
@@ -401,17 +419,18 @@ function chartSVG(m, standalone) {
   const pal = PALETTE[live.theme];
   let npts = 0;
   for (let i = 0; i < npanes; i++) {
-    if (bounds[i].length) {
-      const d = stepPath(bounds[i], x, y);
-      s += `<path d="${d}" fill="none" stroke="${pal[i]}" stroke-width="2" stroke-dasharray="2 5" stroke-linecap="round" opacity="0.9" class="bound" data-pane="${i}"/>`;
+    for (const seg of segments(bounds[i])) {
+      s += `<path d="${stepPath(seg, x, y)}" fill="none" stroke="${pal[i]}" stroke-width="2" stroke-dasharray="2 5" stroke-linecap="round" opacity="0.9" class="bound" data-pane="${i}"/>`;
     }
-    const pts = series[i];
-    if (!pts.length) continue;
-    npts += pts.length;
-    const poly = pts.map(([t, v]) => x(t).toFixed(1) + "," + y(v).toFixed(1)).join(" ");
-    s += `<polyline points="${poly}" fill="none" stroke="${pal[i]}" stroke-width="3.5" stroke-linejoin="round"${DASH[i] ? ` stroke-dasharray="${DASH[i]}"` : ""} class="series" data-pane="${i}" data-n="${pts.length}"/>`;
-    const [lt, lv] = pts[pts.length - 1];
-    s += marker(i, x(lt), y(lv), pal[i]);
+    let lastPt = null;
+    for (const seg of segments(series[i])) {
+      npts += seg.length;
+      const poly = seg.map(([t, v]) => x(t).toFixed(1) + "," + y(v).toFixed(1)).join(" ");
+      s += `<polyline points="${poly}" fill="none" stroke="${pal[i]}" stroke-width="3.5" stroke-linejoin="round"${DASH[i] ? ` stroke-dasharray="${DASH[i]}"` : ""} class="series" data-pane="${i}" data-n="${seg.length}"/>`;
+      if (seg.length === 1) s += `<circle cx="${x(seg[0][0]).toFixed(1)}" cy="${y(seg[0][1]).toFixed(1)}" r="2.5" fill="${pal[i]}"/>`;
+      lastPt = seg[seg.length - 1];
+    }
+    if (lastPt) s += marker(i, x(lastPt[0]), y(lastPt[1]), pal[i]);
   }
   // legend
   let lx = L + 8;
@@ -429,6 +448,17 @@ function chartSVG(m, standalone) {
   }
   s = s.replace('class="chart-svg"', `class="chart-svg" data-points="${npts}"`);
   return s + "</svg>";
+}
+
+// segments splits a series at its nulls (gaps, configuration changes).
+function segments(pts) {
+  const out = [];
+  let cur = [];
+  for (const p of pts) {
+    if (p === null) { if (cur.length) out.push(cur); cur = []; } else cur.push(p);
+  }
+  if (cur.length) out.push(cur);
+  return out;
 }
 
 function stepPath(pts, x, y) {
