@@ -37,6 +37,14 @@ bench-quick: build
 bench-table:
 	scripts/bench-table.sh
 
+# Refresh the README's screenshots of `loadgen live` (docs/live.png, and
+# docs/live-io-wait.png): the browser test runs two demos in headless
+# Chromium and writes its screenshots there.
+.PHONY: live-screenshot
+live-screenshot:
+	@command -v chromium >/dev/null 2>&1 || { echo "$@: needs chromium (apt-get install chromium)" >&2; exit 1; }
+	SCREENSHOT_DIR=$(CURDIR)/docs $(GO) test -count=1 -v -run '^TestBrowser$$' ./loadgen/live/
+
 clean:
 	rm -rf $(BIN)
 

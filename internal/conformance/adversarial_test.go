@@ -429,9 +429,11 @@ type attackFigures struct {
 
 func runAttack(t testing.TB, s server, a attack, dur time.Duration) attackFigures {
 	env := &attackEnv{dur: dur, blocksOnWait: slices.Contains(s.args, "inline")}
-	var extra []string
+	// A short grace: requests the attack left in flight (10 s waits) must
+	// not slow the stop down.
+	extra := []string{"-shutdown-grace", "500ms"}
 	if a.args != nil {
-		extra = a.args(t, env)
+		extra = append(extra, a.args(t, env)...)
 	}
 	p := startServer(t, s, extra...)
 	env.addr, env.pid = p.Addr, p.Pid()

@@ -164,6 +164,13 @@ func TestHTMLInBrowser(t *testing.T) {
 				t.Logf("screenshot: %s", p)
 			}
 			save("one-page", top)
+			// The widest table: the one with the most columns.
+			wide, err := chromedp.Run(bctx, chromedp.Screenshot(chromedp.JSPath(
+				`Array.from(document.querySelectorAll('table')).reduce((a, b) => b.querySelectorAll('th').length > a.querySelectorAll('th').length ? b : a)`)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			save("widest-table", wide)
 			if in.name == "partial" {
 				return
 			}
