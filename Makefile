@@ -48,6 +48,17 @@ live-screenshot:
 clean:
 	rm -rf $(BIN)
 
+# The adversarial battery's figures (internal/conformance, adversarial_test.go):
+# each hostile client against every server configuration, non-race builds,
+# with the server's RSS growth over idle and a bystander's latency. About 15
+# minutes in all; ADVERSARIAL_RUN picks part of it (a server, or server/attack),
+# LAB_ADVERSARIAL_SECONDS shortens it, LAB_ADVERSARIAL_OUT=FILE keeps the table.
+# Run it under the measurement lock when other work shares the machine.
+ADVERSARIAL_RUN ?=
+.PHONY: adversarial
+adversarial:
+	LAB_ADVERSARIAL=1 $(GO) test -count=1 -v -timeout 60m -run 'TestAdversarialReport/$(ADVERSARIAL_RUN)' ./internal/conformance/
+
 # ---- Containers (see "Running in containers" in README.md) ----------------
 # Static CGO_ENABLED=0 binaries in build/static/, then one FROM-scratch image
 # per binary whose build context is that one file (the goreleaser pattern):

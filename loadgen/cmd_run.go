@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +46,8 @@ Options:
   -engine fast|hey     load engine (default fast)
   -json FILE           also write the result as JSON (atomically)
   -loops N             fast engine event loops (default GOMAXPROCS)
+  -cpuprofile FILE     write a pprof CPU profile of the run (go tool pprof)
+  -trace FILE          write a Go execution trace of the run (go tool trace)
 
 rps counts successful answers (2xx and 3xx) only; 4xx/5xx answers and
 requests without an answer are errors, by class, with an error rate. Requests
@@ -91,6 +95,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&jsonPath, "json", "", "")
 	fs.IntVar(&cfg.Loops, "loops", 0, "")
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "")
+	var cpuProfile, tracePath string
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "")
+	fs.StringVar(&tracePath, "trace", "", "")
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "loadgen run: "+format+"\n%s", append(a, seeHelp("run"))...)
 		return exitUsage
@@ -149,10 +156,18 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		stopSignals()
 	}()
 
+	stopProfiles, err := startProfiles(cpuProfile, tracePath)
+	if err != nil {
+		fmt.Fprintf(stderr, "loadgen run: %v\n", err)
+		return exitFail
+	}
+	defer stopProfiles()
+
 	fmt.Fprintf(stdout, "Running %s @ %s\n", describeBound(cfg), cfg.URL)
 	prog := newProgress(stderr, cfg.Duration)
 	res, err := runEngine(ctx, cfg, prog.update)
 	prog.done()
+	stopProfiles()
 	if err != nil {
 		if errors.Is(err, engine.ErrConfig) {
 			return usageErr("%s", configError(err))
@@ -185,6 +200,7 @@ var runExamples = map[string]string{
 	"url": "http://127.0.0.1:8080/plaintext", "c": "64", "d": "10s (or 500ms, 1m30s)", "n": "10000",
 	"rate": "2000", "max-conns": "1000", "pipeline": "16", "timeout": "5s", "H": `"Accept: text/plain"`,
 	"m": "GET", "engine": "fast", "json": "out.json", "loops": "2", "warmup": "1s",
+	"cpuprofile": "cpu.pprof", "trace": "run.trace",
 }
 
 var invalidValue = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -([\w-]+): (.*)$`)
@@ -235,6 +251,49 @@ func failureText(res *engine.Result) string {
 		s += fmt.Sprintf("; %d unanswered when the window ended", res.Unfinished)
 	}
 	return s
+}
+
+// startProfiles starts a CPU profile and an execution trace when their
+// paths are set; the returned function stops both (once; later calls do
+// nothing).
+func startProfiles(cpuPath, tracePath string) (func(), error) {
+	var files []*os.File
+	var stops []func()
+	stop := func() {
+		for _, f := range stops {
+			f()
+		}
+		for _, f := range files {
+			f.Close()
+		}
+		stops, files = nil, nil
+	}
+	if cpuPath != "" {
+		f, err := os.Create(cpuPath)
+		if err != nil {
+			return stop, fmt.Errorf("-cpuprofile: %w", err)
+		}
+		files = append(files, f)
+		if err := pprof.StartCPUProfile(f); err != nil {
+			stop()
+			return stop, fmt.Errorf("-cpuprofile: %w", err)
+		}
+		stops = append(stops, pprof.StopCPUProfile)
+	}
+	if tracePath != "" {
+		f, err := os.Create(tracePath)
+		if err != nil {
+			stop()
+			return stop, fmt.Errorf("-trace: %w", err)
+		}
+		files = append(files, f)
+		if err := trace.Start(f); err != nil {
+			stop()
+			return stop, fmt.Errorf("-trace: %w", err)
+		}
+		stops = append(stops, trace.Stop)
+	}
+	return stop, nil
 }
 
 func describeBound(cfg engine.Config) string {

@@ -41,7 +41,7 @@ Options:
                        named by configuration (%s)
   -bin DIR             where the server binaries are (default bin)
   -warmup DUR          base warm-up per measurement (default 500ms, -quick 200ms)
-  -measure DUR         base window per repetition (default 2s, -quick 600ms);
+  -measure DUR         base window per repetition (default 1.5s, -quick 600ms);
                        points with a long expected latency get 5× that latency
   -budget DUR          planned time the run keeps to (default 20m, -quick 90s):
                        headline points stop adding repetitions when it is spent
@@ -81,6 +81,7 @@ func suiteCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.BoolVar(&noReport, "no-report", false, "")
 	fs.DurationVar(&o.Budget, "budget", 0, "")
 	fs.BoolVar(&o.PlanOnly, "plan", false, "")
+	sw := addSwarmFlags(fs) // -replicas, -rendezvous: cmd_agent.go (H)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			fmt.Fprintf(stdout, suiteUsage, catalog.Names(), configNames())
@@ -114,6 +115,9 @@ func suiteCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if o.Targets, err = parseTargets(targets); err != nil {
 		fmt.Fprintln(stderr, "loadgen suite:", err)
 		return exitUsage
+	}
+	if code := sw.setup(ctx, &o, stderr); code >= 0 { // distributed load (H)
+		return code
 	}
 	if err := targetsAlive(o.Targets); err != nil && !o.PlanOnly {
 		fmt.Fprintln(stderr, "loadgen suite:", err)

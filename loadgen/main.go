@@ -63,6 +63,7 @@ var commands = []command{
 	{name: "suite", summary: "run the scenario catalog end to end and write results.json and report.md", run: suiteCmd},
 	{name: "report", summary: "render DIR/report.md from DIR/results.json", run: reportCmd},
 	{name: "live", summary: "serve a local page that runs the models side by side (workshops)", run: liveCmd},
+	{name: "agent", summary: "one load generator of a distributed suite (Docker Swarm; loadgen/swarm)", run: agentCmd},
 }
 
 func main() {

@@ -265,3 +265,23 @@ func rawGet(t *testing.T, addr, target string) (int, string) {
 	resp.Body.Close()
 	return resp.StatusCode, strings.TrimSpace(string(b))
 }
+
+// TestServerHeader: every server names itself in a Server header, on
+// answers and on errors (the TechEmpower verifier requires one).
+func TestServerHeader(t *testing.T) {
+	for _, s := range servers {
+		t.Run(s.name, func(t *testing.T) {
+			p := startServer(t, s)
+			for _, target := range []string{"/plaintext", "/nope"} {
+				resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + p.Addr + target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.Header.Get("Server") == "" {
+					t.Errorf("GET %s: no Server header (%d)", target, resp.StatusCode)
+				}
+			}
+		})
+	}
+}

@@ -18,7 +18,7 @@ import (
 // checks that every chart displays and that no table is wider than the
 // window. Screenshots of the one-page summary and of two charts go to
 // $SCREENSHOT_DIR if set, else to the test's temporary folder; never into
-// results/.
+// results/. REPORT_JSON=path/results.json adds one more run to check.
 
 // chromium finds a Chromium or Chrome binary, or "".
 func chromium() string {
@@ -71,6 +71,10 @@ func TestHTMLInBrowser(t *testing.T) {
 	inputs := []struct{ name, json string }{{"full", fixtures[0].json}, {"partial", fixtures[1].json}}
 	if _, err := os.Stat("../../results/latest.json"); err == nil {
 		inputs = append(inputs, struct{ name, json string }{"latest", "../../results/latest.json"})
+	}
+	// REPORT_JSON checks one more results file (a trial run in /tmp, say).
+	if p := os.Getenv("REPORT_JSON"); p != "" {
+		inputs = append(inputs, struct{ name, json string }{"extra", p})
 	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.WindowSize(1280, 900), chromedp.DisableGPU)

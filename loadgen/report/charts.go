@@ -397,13 +397,24 @@ func canaryChart(f *results.File) (*plot.Plot, error) {
 	var errs plotter.YErrors
 	var labels []string
 	wait := 0.0
+	points := map[string]bool{}
+	for _, cfg := range configsIn(f, "blocking-in-loop") {
+		for _, r := range rowsOf(f, "blocking-in-loop", cfg) {
+			points[r.Point.Label] = true
+		}
+	}
 	for _, cfg := range configsIn(f, "blocking-in-loop") {
 		for _, r := range rowsOf(f, "blocking-in-loop", cfg) {
 			if r.Canary == nil || r.Canary.P99Ms.N == 0 {
 				continue
 			}
-			wait = float64(r.Point.Ms)
+			if r.Point.Ms > 0 {
+				wait = float64(r.Point.Ms)
+			}
 			name := strings.TrimPrefix(cfg, "eventloop-")
+			if len(points) > 1 {
+				name += "\n" + r.Point.Label
+			}
 			if a := canaryAnswers(r); a.Starved {
 				names = append(names, name+" (starved)")
 				vals = append(vals, a.OldestWaitMs)

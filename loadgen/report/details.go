@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -317,27 +316,8 @@ func perConnCell(b float64) string {
 
 // ---- the canary's answers ---------------------------------------------------
 
-// canaryAnswers is verdict.CanaryOf with the probes the engine actually
-// scheduled ("scheduled" in its result) where the repetitions carry it,
-// rather than rate × duration rounded: a 2 s window at 50 a second
-// schedules 99 probes, not 100.
-func canaryAnswers(row *results.Row) verdict.CanaryAnswers {
-	a := verdict.CanaryOf(row)
-	var sched int
-	for _, rp := range row.Reps {
-		var e struct {
-			Scheduled int `json:"scheduled"`
-		}
-		if len(rp.Canary) == 0 || json.Unmarshal(rp.Canary, &e) != nil || e.Scheduled <= 0 {
-			return a
-		}
-		sched += e.Scheduled
-	}
-	if sched > 0 {
-		a.Scheduled = sched
-	}
-	return a
-}
+// canaryAnswers is how many of a row's canary probes were answered.
+func canaryAnswers(row *results.Row) verdict.CanaryAnswers { return verdict.CanaryOf(row) }
 
 // answeredText is "none", or the count.
 func answeredText(n int) string {

@@ -430,6 +430,9 @@ func (r *renderer) environment() {
 			gmp = fmt.Sprint(n)
 		}
 		cmd := strings.TrimSpace("bin/" + c.Binary + " " + strings.Join(c.Args, " "))
+		if c.Kind == catalog.KindStack || c.Binary == "" {
+			cmd = strings.Join(c.Command, " ")
+		}
 		rows = append(rows, []string{code(name), c.Model, c.Style, capText(name), c.Twin, code(cmd), gmp})
 	}
 	r.table([]string{"configuration", "model", "style", "concurrency cap", "twin in the seeds", "started as", "GOMAXPROCS"}, rows)

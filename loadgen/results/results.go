@@ -252,6 +252,26 @@ type Rep struct {
 	Canary     json.RawMessage  `json:"canary,omitempty"` // the canary's engine result
 	Idle       *IdleRep         `json:"idle,omitempty"`
 	Engine     json.RawMessage  `json:"engine,omitempty"` // the load's engine result
+	// Replicas: a distributed run (loadgen/swarm, owner H) lists each load
+	// generator's own share; the counts above are their exact sums and the
+	// percentiles come from their merged histogram. Absent for a local run.
+	Replicas []ReplicaRep `json:"replicas,omitempty"`
+}
+
+// ReplicaRep is one load generator's share of a distributed repetition
+// (loadgen/swarm). LoadgenCPU is that replica's CPU ÷ (window × its
+// GOMAXPROCS), as Rep.LoadgenCPU is for a local run.
+type ReplicaRep struct {
+	Agent      string  `json:"agent"`
+	Conns      int     `json:"conns"`
+	Requests   int64   `json:"requests"`
+	OK         int64   `json:"ok"`
+	Errors     int64   `json:"errors"`
+	RPS        float64 `json:"rps"`
+	P99Ms      float64 `json:"p99_ms"`
+	LoadgenCPU float64 `json:"loadgen_cpu_util"`
+	CPUS       float64 `json:"loadgen_cpu_s"`
+	DurationS  float64 `json:"duration_s"`
 }
 
 // ServerSample is the server's use during one repetition.

@@ -83,7 +83,7 @@ func (o *Options) defaults() {
 		}
 	}
 	if o.Measure <= 0 {
-		o.Measure = 2 * time.Second
+		o.Measure = 1500 * time.Millisecond
 		if o.Quick {
 			o.Measure = 600 * time.Millisecond
 		}
@@ -197,14 +197,14 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		res := r.runScenario(ctx, sc)
 		r.file.Scenarios = append(r.file.Scenarios, res)
 		r.file.WallS = time.Since(r.started).Seconds()
-		if err := results.WriteAtomic(filepath.Join(o.OutDir, "results.json"), r.file); err != nil {
+		if err := writeResults(o.OutDir, r.file); err != nil {
 			return r.file, err
 		}
 	}
 	r.file.Complete = ctx.Err() == nil
 	r.file.WallS = time.Since(r.started).Seconds()
 	r.file.Failures = r.failures
-	if err := results.WriteAtomic(filepath.Join(o.OutDir, "results.json"), r.file); err != nil {
+	if err := writeResults(o.OutDir, r.file); err != nil {
 		return r.file, err
 	}
 	if ctx.Err() != nil {
@@ -214,6 +214,16 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		return r.file, fmt.Errorf("%w: %d failure(s), first: %s", ErrIncomplete, len(r.failures), r.failures[0])
 	}
 	return r.file, nil
+}
+
+// writeResults writes DIR/results.json atomically, readable by everyone
+// (0644): results are meant to be shared (issue 18).
+func writeResults(dir string, f *results.File) error {
+	path := filepath.Join(dir, "results.json")
+	if err := results.WriteAtomic(path, f); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o644)
 }
 
 func selectScenarios(want []string) ([]catalog.Scenario, error) {
@@ -278,11 +288,22 @@ func (r *runner) stopServers(srvs []*server) {
 	}
 	r.procs = kept
 	r.procsMu.Unlock()
+	// In parallel: each tree's grace period (a JVM's shutdown) is its own.
+	var wg sync.WaitGroup
 	for _, s := range srvs {
-		if err := s.stop(5 * time.Second); err != nil {
-			r.logf("suite: %v", err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			if err := s.stop(5 * time.Second); err != nil {
+				r.logf("suite: %v", err)
+			}
+			if d := time.Since(t0); d > 2*time.Second {
+				r.logf("suite: stopping %s took %s", s.cfg.Name, d.Round(100*time.Millisecond))
+			}
+		}()
 	}
+	wg.Wait()
 }
 
 // config looks a configuration up; a name the catalog lacks (a stack whose
@@ -565,6 +586,9 @@ func (r *runner) servers(ctx context.Context, sc catalog.Scenario, p catalog.Poi
 		t0 := time.Now()
 		s, err := r.startServer(ctx, c, cpus, r.dep)
 		r.plan.started(c, time.Since(t0))
+		if d := time.Since(t0); d > 3*time.Second && err == nil {
+			r.logf("suite: starting %s took %s", c.Name, d.Round(100*time.Millisecond))
+		}
 		if err != nil {
 			if isNotInstalled(err) {
 				report(c, err.Error(), true)

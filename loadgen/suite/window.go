@@ -2,7 +2,6 @@ package suite
 
 import (
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -40,17 +39,17 @@ const (
 // results' notes).
 const (
 	otherWarmupShare  = 0.6
-	otherMeasureShare = 0.75
+	otherMeasureShare = 2.0 / 3
 )
 
 // Per-measurement costs besides the window, for the plan: sampling,
 // settling, the engine's set-up and tear-down; starting a twin and a
 // stack (a JVM, a Django import).
 var (
-	overheadPerMeasurement = 300 * time.Millisecond
+	overheadPerMeasurement = 200 * time.Millisecond
 	startTwin              = 200 * time.Millisecond
 	startStack             = 3 * time.Second
-	idleMeasurement        = 3 * time.Second
+	idleMeasurement        = 2 * time.Second
 )
 
 // expectedLatency is the latency a closed-loop point should show on cfg:
@@ -166,9 +165,13 @@ func (r *runner) makePlan(scs []catalog.Scenario) *plan {
 					start = startStack
 				}
 				reps := r.repsFor(sc, c, p)
-				if os.Getenv("LAB_PLAN_ROWS") != "" {
+				if r.o.PlanOnly {
 					w := r.windowFor(sc, c, p)
-					fmt.Fprintf(os.Stderr, "  %s %s %s: %d × %s+%s (headline %v)\n", sc.Name, c.Name, p.Label, reps, w.Warmup, w.Measure, sc.IsHeadlineRow(c.Name, p))
+					head := ""
+					if sc.IsHeadlineRow(c.Name, p) {
+						head = ", headline"
+					}
+					r.logf("  %s %s %s: %d × (%s warm-up + %s)%s", sc.Name, c.Name, p.Label, reps, w.Warmup.Round(time.Millisecond), w.Measure.Round(time.Millisecond), head)
 				}
 				pl.measurements += reps
 				t += start + time.Duration(reps)*per

@@ -48,12 +48,16 @@ func CanaryOf(r *results.Row) CanaryAnswers {
 		var e struct {
 			Responses int64   `json:"responses"`
 			DurationS float64 `json:"duration_s"`
+			Scheduled int     `json:"scheduled"` // what the engine scheduled, where it says
 		}
 		if json.Unmarshal(rp.Canary, &e) != nil || e.DurationS <= 0 {
 			continue
 		}
 		a.Known = true
 		sched := int(math.Round(rate * e.DurationS))
+		if e.Scheduled > 0 {
+			sched = e.Scheduled // a 2 s window at 50/s schedules 99 probes, not 100
+		}
 		a.Scheduled += sched
 		a.Answered += int(e.Responses)
 		if float64(e.Responses) < CanaryAnsweredMin*float64(sched) {

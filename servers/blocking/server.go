@@ -18,6 +18,7 @@ import (
 
 	"github.com/serverlab/lab/internal/blockingio"
 	"github.com/serverlab/lab/internal/contract"
+	"github.com/serverlab/lab/internal/cpupin"
 	"github.com/serverlab/lab/internal/limits"
 	"github.com/serverlab/lab/internal/procstat"
 )
@@ -45,6 +46,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive idle timeout")
 	fs.DurationVar(&c.grace, "shutdown-grace", 10*time.Second, "time in-flight requests get to finish on SIGTERM")
 	c.contract.RegisterFlags(fs)
+	cpupin.RegisterFlag(fs) // -cpus: pin every thread (Swarm ignores cpuset; internal/cpupin, H)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/serverlab/lab/internal/cpupin"
 	"github.com/serverlab/lab/internal/limits"
 )
 
@@ -169,6 +170,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.writeTimeout, "write-timeout", 30*time.Second,
 		"how long a client may leave 4 MiB of answers unread, without reading any, before its connection closes")
 	cfg.opts.RegisterFlags(fs)
+	cpupin.RegisterFlag(fs) // -cpus: pin every thread (Swarm ignores cpuset; internal/cpupin, H)
 	connMiB := fs.Int64("conn-memory", 512, "MiB buffered across all connections past which new requests and connections get 503 (0: no limit)")
 	fs.DurationVar(&cfg.grace, "shutdown-grace", 10*time.Second, "time in-flight requests get to finish on SIGTERM")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file (profiling only)")

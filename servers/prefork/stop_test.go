@@ -244,3 +244,42 @@ func listeners(port int) int {
 	}
 	return n
 }
+
+// TestRepeatedSignals: every signal is handled. A second SIGTERM during
+// the drain is logged and passed on; the master still drains and exits 0.
+func TestRepeatedSignals(t *testing.T) {
+	p := labtest.Start(t, labtest.Binary(t, "servers/prefork"), "", "-workers", "2", "-shutdown-grace", "5s")
+	for start := time.Now(); strings.Count(p.Stderr.String(), ": serving") < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("workers did not both say serving:\n%s", p.Stderr.String())
+		}
+	}
+	// A request in flight keeps the drain open while the signals arrive.
+	done := make(chan int, 1)
+	go func() {
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + p.Addr + "/io?ms=600")
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	time.Sleep(150 * time.Millisecond)
+	for i := 0; i < 3; i++ {
+		syscall.Kill(p.Pid(), syscall.SIGTERM)
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st := <-done; st != 200 {
+		t.Errorf("in-flight request during repeated SIGTERMs: status %d, want 200", st)
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("master did not exit")
+	}
+	logs := p.Stderr.String()
+	if n := strings.Count(logs, "again"); n != 2 {
+		t.Errorf("want the 2nd and 3rd SIGTERM logged as repeats, got %d:\n%s", n, logs)
+	}
+}
