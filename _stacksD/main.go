@@ -43,7 +43,7 @@ func main() {
 			continue
 		}
 		for _, tg := range targets {
-			if len(cfg.Routes) > 0 && !strings.HasPrefix(tg, cfg.Routes[0]) {
+			if len(cfg.Routes) > 0 && !strings.HasSuffix(tg, ":"+cfg.Routes[0]) {
 				continue
 			}
 			c, path, _ := strings.Cut(tg, ":")

@@ -86,6 +86,9 @@ type Spec struct {
 	Env []string
 	// ExtraArgs are appended to a twin's command line.
 	ExtraArgs []string
+	// Vars are extra placeholders for a stack's or client's Command ({n},
+	// {ms}: an outbound client's settings).
+	Vars map[string]string
 }
 
 // Process is one started configuration (or a reached external target). It
@@ -279,12 +282,31 @@ func reach(ctx context.Context, spec Spec) (*Process, error) {
 }
 
 func start(ctx context.Context, spec Spec) (*Process, error) {
+	p, logsDone, err := launch(ctx, spec, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.WaitReady(ctx); err != nil {
+		p.Stop(2 * time.Second)
+		select { // the last words, once every writer has closed the pipe
+		case <-logsDone:
+		case <-time.After(time.Second):
+		}
+		return nil, fmt.Errorf("%w\n%s", err, tail(p.Logs.String(), 2048))
+	}
+	return p, nil
+}
+
+// launch spawns spec's process tree; stdout, when set, gets the command's
+// standard output (Logs then gets only its standard error). logsDone closes
+// when every writer of the output pipes has closed them.
+func launch(ctx context.Context, spec Spec, stdout io.Writer) (*Process, <-chan struct{}, error) {
 	cfg := spec.Config
 	addr := spec.Addr
 	if addr == "" {
 		a, err := FreeAddr()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		addr = a
 	}
@@ -295,13 +317,13 @@ func start(ctx context.Context, spec Spec) (*Process, error) {
 
 	var argv, env []string
 	switch cfg.Kind {
-	case catalog.KindStack:
+	case catalog.KindStack, catalog.KindClient:
 		if len(cfg.Command) == 0 {
-			return nil, fmt.Errorf("%s: %w: a stack needs a Command", cfg.Name, errNoRetry)
+			return nil, nil, fmt.Errorf("%s: %w: a stack needs a Command", cfg.Name, errNoRetry)
 		}
 		state, err := os.MkdirTemp("", "lab-"+cfg.Name+"-")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p.State = state
 		stackDir := cfg.StackDir
@@ -313,6 +335,9 @@ func start(ctx context.Context, spec Spec) (*Process, error) {
 		}
 		vars := map[string]string{"addr": addr, "host": host, "port": port, "dependency": spec.Dependency,
 			"stack": stackDir, "state": state, "python": Python, "root": root}
+		for k, v := range spec.Vars {
+			vars[k] = v
+		}
 		for _, a := range cfg.Command {
 			argv = append(argv, Expand(a, vars))
 		}
@@ -332,7 +357,7 @@ func start(ctx context.Context, spec Spec) (*Process, error) {
 			bin = filepath.Join(dir, cfg.Binary)
 		}
 		if _, err := os.Stat(bin); err != nil {
-			return nil, fmt.Errorf("%s: %w (run make build): %w", cfg.Name, err, errNoRetry)
+			return nil, nil, fmt.Errorf("%s: %w (run make build): %w", cfg.Name, err, errNoRetry)
 		}
 		argv = append([]string{bin, "-addr", addr}, cfg.Args...)
 		if spec.Dependency != "" {
@@ -345,7 +370,7 @@ func start(ctx context.Context, spec Spec) (*Process, error) {
 		ts, err := exec.LookPath("taskset")
 		if err != nil {
 			p.removeState()
-			return nil, fmt.Errorf("%s: pinning to CPUs %s needs taskset (util-linux): %w", cfg.Name, spec.CPUs, errNoRetry)
+			return nil, nil, fmt.Errorf("%s: pinning to CPUs %s needs taskset (util-linux): %w", cfg.Name, spec.CPUs, errNoRetry)
 		}
 		argv = append([]string{ts, "-c", spec.CPUs}, argv...)
 	}
@@ -362,11 +387,29 @@ func start(ctx context.Context, spec Spec) (*Process, error) {
 	if err != nil {
 		cancel()
 		p.removeState()
-		return nil, err
+		return nil, nil, err
 	}
 	logsDone := make(chan struct{})
 	go func() { io.Copy(p.Logs, pr); pr.Close(); close(logsDone) }()
 	cmd.Stdout, cmd.Stderr = pw, pw
+	var opw *os.File
+	outDone := make(chan struct{})
+	if stdout != nil {
+		var opr *os.File
+		opr, opw, err = os.Pipe()
+		if err != nil {
+			pw.Close()
+			cancel()
+			p.removeState()
+			return nil, nil, err
+		}
+		go func() { io.Copy(stdout, opr); opr.Close(); close(outDone) }()
+		cmd.Stdout = opw
+	} else {
+		close(outDone)
+	}
+	both := make(chan struct{})
+	go func() { <-logsDone; <-outDone; close(both) }()
 	// Own process group: stop signals reach every worker (prefork's
 	// children, gunicorn's and uvicorn's workers, nginx's), and a Ctrl-C at
 	// the terminal reaches only the owner, which then stops its processes in
@@ -381,25 +424,20 @@ func start(ctx context.Context, spec Spec) (*Process, error) {
 	p.Cmd = cmd
 	err = spawn(cmd)
 	pw.Close() // the child holds its own copy
+	if opw != nil {
+		opw.Close()
+	}
 	if err != nil {
 		cancel()
 		p.removeState()
-		return nil, fmt.Errorf("%s: start %s: %w", cfg.Name, argv[0], err)
+		return nil, nil, fmt.Errorf("%s: start %s: %w", cfg.Name, argv[0], err)
 	}
 	p.note(cmd.Process.Pid)
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
-	if err := p.WaitReady(ctx); err != nil {
-		p.Stop(2 * time.Second)
-		select { // the last words, once every writer has closed the pipe
-		case <-logsDone:
-		case <-time.After(time.Second):
-		}
-		return nil, fmt.Errorf("%w\n%s", err, tail(p.Logs.String(), 2048))
-	}
-	return p, nil
+	return p, both, nil
 }
 
 // tail returns the last n bytes of s, cut at a line start.
@@ -612,4 +650,53 @@ func groupMembers(pgid int) []int {
 		}
 	}
 	return out
+}
+
+// Output is what a one-shot command (Run) left: its standard output, the
+// tree's resource use while it ran, and its exit error.
+type Output struct {
+	Stdout []byte
+	Usage  Usage
+	Err    error // the exit error (nil: exit status 0)
+}
+
+// Run runs spec's command (a client: Kind catalog.KindClient, or any
+// Command) to its end, pinned and in its own process group like a server,
+// samples its tree meanwhile, and then proves nothing of the tree is left.
+// ctx bounds it: when ctx ends the tree gets SIGTERM, then SIGKILL.
+func Run(ctx context.Context, spec Spec) (*Output, error) {
+	if spec.Root == "" {
+		spec.Root = ModuleRoot()
+	}
+	if err := CheckIn(spec.Root, spec.Config); err != nil {
+		return nil, err
+	}
+	var stdout syncbuf.Buffer
+	stdout.Limit = 1 << 20
+	p, outDone, err := launch(ctx, spec, &stdout)
+	if err != nil {
+		return nil, err
+	}
+	sm := p.Sample(ctx, 0)
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+	}
+	u := sm.Finish(ctx)
+	stopErr := p.Stop(DefaultGrace)
+	select {
+	case <-outDone:
+	case <-time.After(time.Second):
+	}
+	out := &Output{Stdout: []byte(stdout.String()), Usage: u, Err: p.Err()}
+	if stopErr != nil {
+		return out, stopErr
+	}
+	if ctx.Err() != nil {
+		return out, ctx.Err()
+	}
+	if out.Err != nil {
+		return out, fmt.Errorf("%s: %v\n%s", spec.Config.Name, out.Err, tail(p.Logs.String(), 2048))
+	}
+	return out, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -34,6 +33,8 @@ func TestNormalize(t *testing.T) {
 		{"bad handler", PaneSettings{Config: "eventloop-async", Handler: "threads"}, "handler"},
 		{"rate too high", PaneSettings{Config: "eventloop-async", Rate: 1e9}, "rate must be"},
 		{"cpus", PaneSettings{Config: "eventloop-async", CPUs: "0-3"}, "cpus"},
+		{"nginx serves plaintext", PaneSettings{Config: "nginx"}, ""},
+		{"nginx has no /io", PaneSettings{Config: "nginx", Route: RouteIO}, "serves only"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.in
@@ -277,7 +278,7 @@ func TestSessionEndToEnd(t *testing.T) {
 		t.Skip("starts servers and runs load")
 	}
 	rl := &recordingLauncher{ProcmanLauncher: ProcmanLauncher{BinDir: binDir(t)}}
-	s, done, cancel := serve(t, Options{Launcher: rl, Log: os.Stderr})
+	s, done, cancel := serve(t, Options{Launcher: rl})
 	err := s.sess.apply([]PaneSettings{
 		{Config: "eventloop-async", Route: RouteIO, Ms: 20, Conns: 20, Canary: true, Load: true},
 		{Config: "eventloop-async", Route: RouteFanPar, Ms: 20, Calls: 2, Conns: 5, Handler: "pool", Load: true},

@@ -285,14 +285,14 @@ func (s *Server) routes() {
 
 // configInfo is a configuration as the page lists it.
 type configInfo struct {
-	Name     string `json:"name"`
-	Kind     string `json:"kind"`
-	Model    string `json:"model"`
-	Style    string `json:"style"`
-	Twin     string `json:"twin"`
-	Handler  bool   `json:"handler"` // has the handler style knob
-	Routes   []string
-	External bool `json:"external"`
+	Name     string   `json:"name"`
+	Kind     string   `json:"kind"`
+	Model    string   `json:"model"`
+	Style    string   `json:"style"`
+	Twin     string   `json:"twin"`
+	Handler  bool     `json:"handler"` // has the handler style knob
+	Routes   []string `json:"routes"`  // a stack that serves only some routes
+	External bool     `json:"external"`
 }
 
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {

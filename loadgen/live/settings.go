@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/serverlab/lab/loadgen/catalog"
 )
@@ -125,7 +126,7 @@ func (s *PaneSettings) normalize(lookup func(string) (catalog.Config, bool)) err
 	if s.CPUs != "" && s.CPUs != "all" {
 		return fmt.Errorf(`cpus must be "" or "all"`)
 	}
-	if len(cfg.Routes) > 0 && !slices.Contains(cfg.Routes, "/"+s.Route) && !(s.Route != RoutePlaintext && slices.Contains(cfg.Routes, s.target())) {
+	if path, _, _ := strings.Cut(s.target(), "?"); len(cfg.Routes) > 0 && !slices.Contains(cfg.Routes, path) {
 		return fmt.Errorf("%s serves only %v", s.Config, cfg.Routes)
 	}
 	return nil

@@ -1,7 +1,9 @@
 package suite
 
 import (
+	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/serverlab/lab/internal/labtest"
+	"github.com/serverlab/lab/internal/procman"
 	"github.com/serverlab/lab/loadgen/catalog"
 	"github.com/serverlab/lab/loadgen/results"
 )
@@ -36,13 +39,79 @@ func processesRunning(dir string) []int {
 			continue
 		}
 		exe, err := os.Readlink("/proc/" + e.Name() + "/exe")
-		if err == nil && strings.HasPrefix(exe, dir) {
-			if len(liveOf([]int{pid})) > 0 {
-				out = append(out, pid)
-			}
+		if err == nil && strings.HasPrefix(exe, dir) && running(pid) {
+			out = append(out, pid)
 		}
 	}
 	return out
+}
+
+// running reports whether pid runs (a zombie does not).
+func running(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
+}
+
+// TestStacksStartAndStop starts one Python stack and one JVM stack
+// through the process manager, as the suite does, checks that each answers
+// /plaintext, then stops it and checks that no process of its tree is left
+// (gunicorn's or uvicorn's workers, Tomcat's JVM).
+func TestStacksStartAndStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real stacks")
+	}
+	root := repoRoot(".")
+	for _, name := range []string{"fastapi-async", "gunicorn-sync-2", "tomcat-200"} {
+		t.Run(name, func(t *testing.T) {
+			cfg, ok := catalog.ConfigByName(name)
+			if !ok {
+				t.Skipf("%s is not in the catalog", name)
+			}
+			if err := procman.CheckIn(root, cfg); err != nil {
+				t.Skipf("not installed here: %v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			server, _ := DefaultCPUs()
+			p, err := procman.Start(ctx, procman.Spec{Config: cfg, Root: root, CPUs: server})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.Get(p.BaseURL + "/plaintext")
+			if err != nil {
+				p.Stop(5 * time.Second)
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			snap, err := p.Snapshot(ctx)
+			if err != nil || snap.Processes < 1 || snap.RSSBytes <= 0 {
+				t.Errorf("snapshot of the tree: %+v, %v", snap, err)
+			}
+			state := p.State
+			tree := append([]int{}, snap.PIDs...)
+			if err := p.Stop(10 * time.Second); err != nil {
+				t.Errorf("stop: %v", err)
+			}
+			for _, pid := range tree {
+				if running(pid) {
+					t.Errorf("pid %d of %s's tree still runs after Stop", pid, name)
+				}
+			}
+			if left := p.Leftovers(); len(left) > 0 {
+				t.Errorf("leftovers: %v", left)
+			}
+			if _, err := os.Stat(state); !os.IsNotExist(err) {
+				t.Errorf("state dir %s not removed", state)
+			}
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("/plaintext answered %d", resp.StatusCode)
+			}
+		})
+	}
 }
 
 // TestSuiteEndToEnd runs two scenarios with tiny durations, validates the
@@ -79,10 +148,14 @@ func TestSuiteEndToEnd(t *testing.T) {
 		if sc.Skipped != "" {
 			t.Errorf("%s skipped: %s", sc.Name, sc.Skipped)
 		}
-		want := 0
+		want := 0 // -quick: the twins only, on the quick points
 		for _, p := range cat.Points {
 			if len(cat.QuickPoints) == 0 || contains(cat.QuickPoints, p.Label) {
-				want += len(cat.Configs)
+				for _, c := range cat.Configs {
+					if cfg, _ := catalog.ConfigByName(c); cfg.Kind != catalog.KindStack && cat.Runs(c, p) {
+						want++
+					}
+				}
 			}
 		}
 		if len(sc.Rows) != want {

@@ -149,6 +149,11 @@ func (r *runner) makePlan(scs []catalog.Scenario) *plan {
 					continue
 				}
 				per := idleMeasurement
+				if sc.Kind == catalog.KindOutbound {
+					// the wait, the interpreter's start, and about 2 ms to
+					// start each thread of a thread-per-call client
+					per = time.Duration(p.Ms)*time.Millisecond + time.Second + time.Duration(p.Clients)*2*time.Millisecond
+				}
 				if sc.Kind == catalog.KindLoad {
 					w := r.windowFor(sc, c, p)
 					per = w.Warmup + w.Measure + overheadPerMeasurement

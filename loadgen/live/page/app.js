@@ -243,6 +243,8 @@ function syncEnabled(i, card) {
   field(i, "work", card).disabled = route !== "cpu";
   field(i, "calls", card).disabled = !route.startsWith("fanout");
   field(i, "rate", card).disabled = field(i, "model", card).value !== "open";
+  const paths = { "plaintext": "/plaintext", "io": "/io", "cpu": "/cpu", "fanout-seq": "/fanout", "fanout-par": "/fanout" };
+  for (const o of field(i, "route", card).options) o.disabled = !!(c.routes && c.routes.length && !c.routes.includes(paths[o.value]));
   field(i, "handler", card).disabled = !c.handler;
   if (!c.handler) field(i, "handler", card).value = "";
   $("label[for=p" + i + "-conns]", card).textContent = field(i, "model", card).value === "open" ? "max connections" : "connections";
