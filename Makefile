@@ -51,13 +51,15 @@ clean:
 # The adversarial battery's figures (internal/conformance, adversarial_test.go):
 # each hostile client against every server configuration, non-race builds,
 # with the server's RSS growth over idle and a bystander's latency. About 15
-# minutes in all; ADVERSARIAL_RUN picks part of it (a server, or server/attack),
+# minutes in all, the servers pinned to CPU 0 and the clients to the others;
+# ADVERSARIAL_RUN picks part of it (a server, or server/attack),
 # LAB_ADVERSARIAL_SECONDS shortens it, LAB_ADVERSARIAL_OUT=FILE keeps the table.
 # Run it under the measurement lock when other work shares the machine.
 ADVERSARIAL_RUN ?=
 .PHONY: adversarial
 adversarial:
-	LAB_ADVERSARIAL=1 $(GO) test -count=1 -v -timeout 60m -run 'TestAdversarialReport/$(ADVERSARIAL_RUN)' ./internal/conformance/
+	LAB_ADVERSARIAL=1 $$([ $$(nproc) -gt 1 ] && command -v taskset >/dev/null && echo taskset -c 1-$$(($$(nproc)-1))) \
+	  $(GO) test -count=1 -v -timeout 60m -run 'TestAdversarialReport/$(ADVERSARIAL_RUN)' ./internal/conformance/
 
 # ---- Containers (see "Running in containers" in README.md) ----------------
 # Static CGO_ENABLED=0 binaries in build/static/, then one FROM-scratch image
@@ -99,3 +101,15 @@ compose-bench:
 # A quick compose suite end to end; skips, saying so, where no engine runs.
 compose-smoke:
 	scripts/compose-smoke.sh
+
+# The suite on a Docker Swarm (deploy/stack.yml; owner H): a single-node
+# swarm if none is active (left again afterwards), N load agents per
+# measurement merged exactly (LAB_REPLICAS, default 2). Writes results/swarm/
+# and results/swarm-latest.md; removes the stack, also on failure or ^C.
+.PHONY: swarm-bench swarm-smoke
+swarm-bench:
+	LAB_IMAGE_TAG=$(IMAGE_TAG) scripts/swarm-bench.sh $(SUITE_ARGS)
+
+# A quick 2-replica swarm suite end to end; skips where no engine runs.
+swarm-smoke:
+	scripts/swarm-smoke.sh

@@ -6,7 +6,8 @@
 # results/latest.* is the committed reference run: it is replaced only by a
 # full run (no -quick, no -scenarios subset) from a clean git tree. Any other
 # run is written to results/quick/ (gitignored) and says so; set
-# BENCH_OUT=DIR to write elsewhere.
+# BENCH_OUT=DIR to write elsewhere. loadgen/suite/bench_test.go checks this
+# with a fake bin/loadgen in a throwaway repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 publish=1
@@ -23,6 +24,12 @@ if [ -n "${BENCH_OUT:-}" ]; then
   publish=0
 fi
 if [ "$publish" = 1 ]; then out=results/run; else out=${BENCH_OUT:-results/quick}; fi
+# The real stacks: install what is missing (as root; otherwise say what
+# is), build the Tomcat servlet. A stack that still cannot run gets rows
+# that read "not installed"; the run goes on.
+if [ -x scripts/install-stacks.sh ]; then
+  scripts/install-stacks.sh || echo "bench: some real stacks are not installed; their rows will say so" >&2
+fi
 rm -rf "$out"
 status=0
 bin/loadgen suite -out "$out" "$@" || status=$?

@@ -201,6 +201,9 @@ while :; do
   fi
   sleep 2
 done
+for s in "${services[@]}"; do # their start-up lines: address, GOMAXPROCS, nofile
+  d service logs --raw "${stack}_$s" 2>&1 | head -1 | sed 's/^/  /' >&2 || true
+done
 say "every service runs; suite: -replicas $LAB_REPLICAS -targets $targets $*"
 
 cpuset=()

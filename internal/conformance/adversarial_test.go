@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/serverlab/lab/internal/labtest"
 	"github.com/serverlab/lab/internal/procstat"
 )
 
@@ -450,7 +452,7 @@ type attackFigures struct {
 	noBystander      bool // see attack.waits
 }
 
-func runAttack(t testing.TB, s server, a attack, dur time.Duration) attackFigures {
+func runAttack(t testing.TB, s server, a attack, dur time.Duration, cpus string) attackFigures {
 	env := &attackEnv{dur: dur, blocksOnWait: slices.Contains(s.args, "inline")}
 	// A short grace: requests the attack left in flight (10 s waits) must
 	// not slow the stop down.
@@ -458,7 +460,7 @@ func runAttack(t testing.TB, s server, a attack, dur time.Duration) attackFigure
 	if a.args != nil {
 		extra = append(extra, a.args(t, env)...)
 	}
-	p := startServer(t, s, extra...)
+	p := labtest.Start(t, labtest.Binary(t, s.pkg), cpus, append(extra, s.args...)...)
 	env.addr, env.pid = p.Addr, p.Pid()
 	// Idle baseline: after one request, once the tree's fds have settled.
 	if st, err := rawGetStatus(p.Addr, "/plaintext", 10*time.Second); err != nil || st != 200 {
@@ -519,7 +521,7 @@ func TestAdversarial(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			for _, a := range attacks {
 				t.Run(a.name, func(t *testing.T) {
-					f := runAttack(t, s, a, dur)
+					f := runAttack(t, s, a, dur, "")
 					t.Logf("%s; bystander: %d answered, %d failed, p99 %v; RSS %.1f → %.1f MiB",
 						f.summary, len(f.by.lat), len(f.by.failures), f.by.percentile(0.99),
 						float64(f.idleRSS)/(1<<20), float64(f.peakRSS)/(1<<20))
@@ -563,6 +565,12 @@ func TestAdversarialReport(t *testing.T) {
 		}
 		secs = n
 	}
+	// The servers on CPU 0; run the test itself on the other CPUs
+	// (make adversarial runs it under taskset -c 1).
+	reportCPUs := ""
+	if runtime.NumCPU() > 1 {
+		reportCPUs = "0"
+	}
 	var rows []string
 	for _, s := range servers {
 		for _, a := range attacks {
@@ -571,7 +579,7 @@ func TestAdversarialReport(t *testing.T) {
 				dur /= 3
 			}
 			t.Run(s.name+"/"+a.name, func(t *testing.T) {
-				f := runAttack(t, s, a, dur)
+				f := runAttack(t, s, a, dur, reportCPUs)
 				if f.noBystander {
 					f.summary += "; no bystander: waits run on the only loop (claim 4)"
 				}

@@ -22,12 +22,15 @@ type respMeta struct {
 	keepAlive10 bool // HTTP/1.0 keep-alive: say "Connection: keep-alive"
 }
 
+// metaOf is the meta of the answer to h. A request with a chunked body
+// closes the connection after its answer (contract.CloseAfterChunked).
 func metaOf(h *head) respMeta {
+	closeAfter := h.close || contract.CloseAfterChunked && h.chunked
 	return respMeta{
 		http10:      h.minor == 0,
 		head:        string(h.method) == "HEAD",
-		close:       h.close,
-		keepAlive10: h.minor == 0 && !h.close,
+		close:       closeAfter,
+		keepAlive10: h.minor == 0 && !closeAfter,
 	}
 }
 
