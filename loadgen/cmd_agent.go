@@ -36,6 +36,11 @@ Options:
   -cpus LIST        pin every thread to these CPUs (taskset syntax, "all": do not pin;
                     Swarm ignores cpuset)
   -id NAME          this agent's name (default hostname-pid-random)
+
+The suite's side (flags of 'loadgen suite', external mode only):
+  -replicas N       measure every load point on N agents at once, merged exactly
+  -rendezvous ADDR  where the rendezvous listens (e.g. :9000)
+  -agents-ready DUR how long to wait for the targets and N agents (default 2m)
 `
 
 func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -169,7 +169,8 @@ done
 if [ -n "${LAB_TARGETS:-}" ]; then
   IFS=, read -r -a services <<<"$LAB_TARGETS"
 else
-  mapfile -t services < <(sed -n 's/^  \([a-z0-9-]*\):$/\1/p' deploy/stack.yml | grep -v -x -e dependency -e agent)
+  mapfile -t services < <(awk '/^[^ #]/ { in_services = ($0 == "services:") }
+    in_services && /^  [a-z0-9-]+:$/ { sub(":", ""); print $1 }' deploy/stack.yml | grep -v -x -e dependency -e agent)
 fi
 targets=
 for s in "${services[@]}"; do targets+="${targets:+,}$s=http://$s:8080"; done

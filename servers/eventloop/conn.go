@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 	"syscall"
 
 	"github.com/panjf2000/gnet/v2"
@@ -436,12 +437,12 @@ func (cs *connState) closeOrphan() {
 // pending is a request answered after the loop's synchronous pass. On the
 // loop — the timer heap, the dependency client — Run is called directly.
 // Off the loop — a pool worker, a /stats goroutine — done records the
-// answer (on any goroutine) and hands the pending to the connection's loop
-// with EventLoop.Execute; from then on the loop owns it, and Run writes the
-// answer in order.
+// answer (on any goroutine) and queues the pending for the connection's
+// loop (loopState.complete); from then on the loop owns it, and Run writes
+// the answer in order.
 type pending struct {
 	cs     *connState // read only on the loop
-	loop   gnet.EventLoop
+	home   *loopState // the connection's loop; set at creation, then read-only
 	seq    uint32
 	meta   respMeta
 	req    contract.Request
@@ -454,14 +455,52 @@ type pending struct {
 }
 
 func (cs *connState) newPending(seq uint32, meta respMeta, req contract.Request) *pending {
-	return &pending{cs: cs, loop: cs.loop.el, seq: seq, meta: meta, req: req}
+	return &pending{cs: cs, home: cs.loop, seq: seq, meta: meta, req: req}
 }
 
 // done records the answer and hands the pending to its loop. Safe from any
 // goroutine; the caller must not touch p afterwards.
 func (p *pending) done(status int, ctype string, body []byte) {
 	p.status, p.ctype, p.body = status, ctype, body
-	_ = p.loop.Execute(context.Background(), p) // fails only when the engine is shutting down
+	p.home.complete(p)
+}
+
+// completions carries answers finished off the loop back to it. Many
+// answers that finish while the loop is busy cost one Execute (one wake of
+// the loop) between them, not one each.
+type completions struct {
+	mu        sync.Mutex
+	q         []*pending // finished, not yet run on the loop
+	scheduled bool       // a drain task is queued on the loop
+	spare     []*pending // the loop's: the last batch's slice, for reuse
+}
+
+// complete queues p for its loop. Safe from any goroutine.
+func (ls *loopState) complete(p *pending) {
+	c := &ls.done
+	c.mu.Lock()
+	c.q = append(c.q, p)
+	wake := !c.scheduled
+	c.scheduled = true
+	c.mu.Unlock()
+	if wake {
+		_ = ls.el.Execute(context.Background(), ls.drainer) // fails only when the engine is shutting down
+	}
+}
+
+// drainDone runs every queued completion. On the loop.
+func (ls *loopState) drainDone(ctx context.Context) error {
+	c := &ls.done
+	c.mu.Lock()
+	batch := c.q
+	c.q, c.scheduled = c.spare[:0], false
+	c.mu.Unlock()
+	for i, p := range batch {
+		batch[i] = nil
+		_ = p.Run(ctx)
+	}
+	c.spare = batch[:0]
+	return nil
 }
 
 // Run writes the answer on the loop (gnet.Runnable).

@@ -286,6 +286,7 @@ func (s *server) loopOf(el gnet.EventLoop) *loopState {
 	if ls == nil {
 		ls = &loopState{srv: s, el: el, body: make([]byte, 0, bodyCap)}
 		ls.sweeper = gnet.RunnableFunc(ls.sweep)
+		ls.drainer = gnet.RunnableFunc(ls.drainDone)
 		if s.depAddr != nil {
 			ls.dep = newDepPool(ls, s.depAddr, s.cfg.dependency, s.cfg.depConns, s.cfg.opts.DependencyTimeout)
 		}
@@ -327,6 +328,8 @@ type loopState struct {
 	srv     *server
 	el      gnet.EventLoop
 	sweeper gnet.Runnable
+	drainer gnet.Runnable // runs drainDone
+	done    completions   // answers finished off the loop (conn.go)
 
 	conns    []*connState
 	buffered atomic.Int64 // bytes the loop's connections buffer (written on the loop, summed by the ticker)

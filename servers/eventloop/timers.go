@@ -89,7 +89,7 @@ func (tq *timerQueue) newIOPending(cs *connState, seq uint32, meta respMeta, req
 		p := tq.free[n-1]
 		tq.free[n-1] = nil
 		tq.free = tq.free[:n-1]
-		*p = pending{cs: cs, loop: cs.loop.el, seq: seq, meta: meta, req: req, pooled: true}
+		*p = pending{cs: cs, home: cs.loop, seq: seq, meta: meta, req: req, pooled: true}
 		return p
 	}
 	p := cs.newPending(seq, meta, req)

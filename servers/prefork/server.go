@@ -67,11 +67,10 @@ func isChild() bool { return prefork.IsChild() }
 func newServer(c config, logger *log.Logger) *fasthttp.Server {
 	call := newDependencyCall(c.dependency)
 	model := contract.Model{
-		Wait: func(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) },
-		Call: call,
-		// /stats is answered in handle, which knows the listening port.
-
+		Wait:              func(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) },
+		Call:              call,
 		DependencyTimeout: c.contract.DependencyTimeout,
+		// Stats stays nil: handle answers /stats, as it knows the listening port.
 	}
 	opts := c.contract
 	return &fasthttp.Server{

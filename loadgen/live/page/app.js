@@ -21,7 +21,7 @@ const METRICS = [
   { key: "rps", title: "Answers per second", unit: "req/s", bound: "bound_rps", boundName: "Little's bound" },
   { key: "p50_ms", title: "p50 latency (this second)", unit: "ms", log: true, bound: "floor_ms", boundName: "the wait" },
   { key: "p99_ms", title: "p99 latency (this second)", unit: "ms", log: true, bound: "floor_ms", boundName: "the wait" },
-  { key: "canary_p99_ms", title: "Canary p99 (bystander requests; stuck: time waited so far)", unit: "ms", log: true },
+  { key: "canary_p99_ms", title: "Canary p99 (bystanders; ≥: stuck so far)", unit: "ms", log: true },
   { key: "errors", title: "Errors per second", unit: "/s", minTop: 4 },
   { key: "threads", title: "OS threads (server tree)", unit: "", minTop: 4 },
   { key: "rss_mib", title: "Memory (RSS)", unit: "MiB" },
@@ -35,7 +35,7 @@ const ROUTES = [
 ];
 
 const live = {
-  info: null, state: null, points: [], last: {}, lastLoaded: {}, demo: null,
+  info: null, state: null, points: [], last: {}, lastLoaded: {}, demo: null, viewFrom: 0,
   theme: "dark", charts: [], editing: false,
 };
 window.live = live; // for the browser test and the curious
@@ -128,6 +128,12 @@ function onPoint(p) {
 }
 
 function onDemo(d) {
+  // A demo that starts clears the charts' view: they show from its start.
+  const wasRunning = live.demo && live.demo.state === "running" && live.demo.id === d.id;
+  if (d.state === "running" && !wasRunning) {
+    live.viewFrom = live.points.length ? live.points[live.points.length - 1].t : 0;
+    scheduleDraw();
+  }
   live.demo = d;
   const b = $("#banner");
   b.dataset.state = d.state;
@@ -363,7 +369,7 @@ function chartSVG(m, standalone) {
   const tlast = live.points.length ? live.points[live.points.length - 1].t : 0;
   const tfirst = live.points.length ? live.points[0].t : 0;
   // The window scrolls once it is full; until then the data fills it.
-  const tmin = Math.max(tfirst - 1, tlast - WINDOW_S);
+  const tmin = Math.max(tfirst - 1, tlast - WINDOW_S, live.viewFrom || 0);
   const span = Math.max(tlast - tmin, 20);
   const series = [], bounds = [];
   let lo = Infinity, hi = -Infinity;
@@ -382,6 +388,7 @@ function chartSVG(m, standalone) {
       if (v !== null && v !== undefined && !(m.log && v <= 0)) { pts.push([p.t, v]); lo = Math.min(lo, v); hi = Math.max(hi, v); }
       const b = m.bound ? p[m.bound] : null;
       if (b !== null && b !== undefined && p.load && !(m.log && b <= 0)) { bpts.push([p.t, b]); lo = Math.min(lo, b); hi = Math.max(hi, b); }
+      else if (bpts.length && bpts[bpts.length - 1] !== null) bpts.push(null);
     }
     series.push(pts); bounds.push(bpts);
   }
