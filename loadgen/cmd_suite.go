@@ -163,6 +163,7 @@ func suiteCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	jsonPath := filepath.Join(o.OutDir, "results.json")
 	fmt.Fprintf(stdout, "results: %s (%s)\n", jsonPath, time.Since(start).Round(time.Second))
+	suiteTimelines(ctx, o, runErr == nil && !noReport && file != nil, stdout, stderr) // cmd_timelines.go
 	if !noReport && file != nil {
 		if err := renderReport(jsonPath, stdout, stderr); err != nil {
 			fmt.Fprintln(stderr, "loadgen suite: report:", err)

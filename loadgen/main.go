@@ -64,6 +64,7 @@ var commands = []command{
 	{name: "report", summary: "render DIR/report.md from DIR/results.json", run: reportCmd},
 	{name: "live", summary: "serve a local page that runs the models side by side (workshops)", run: liveCmd},
 	{name: "agent", summary: "one load generator of a distributed suite (Docker Swarm; loadgen/swarm)", run: agentCmd},
+	{name: "timelines", summary: "draw per-model thread timelines from measured spans (three overlapping /io requests)", run: timelinesCmd},
 }
 
 func main() {

@@ -17,6 +17,8 @@
 #   -c LIST        connection counts, comma-separated (default 64,1000)
 #   -p PIPELINE    requests in flight per connection (default 1)
 #   -t PATH        request path (default /plaintext)
+#   -l NAME=BIN    an extra loadgen build to alternate with (before/after
+#                  comparisons), repeatable; its rows are named NAME
 #   -h             this help
 #
 # Servers default to eventloop='bin/eventloop -addr {addr}'; {addr} is
@@ -34,9 +36,11 @@ set -euo pipefail
 rounds=3 dur=5s conns_list=64,1000 pipe=1 path=/plaintext
 SERVER_CPU=${SERVER_CPU:-0} LOAD_CPU=${LOAD_CPU:-1}
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-while getopts r:d:c:p:t:h o; do
+extra=()
+while getopts r:d:c:p:t:l:h o; do
   case $o in
     r) rounds=$OPTARG;; d) dur=$OPTARG;; c) conns_list=$OPTARG;; p) pipe=$OPTARG;; t) path=$OPTARG;;
+    l) extra+=("$OPTARG");;
     h) usage; exit 0;;
     *) echo "Run '$0 -h' for the options." >&2; exit 2;;
   esac
@@ -71,21 +75,29 @@ taskset -c "$LOAD_CPU" "$@" >"$out.txt" 2>&1 || true
 awk '{ sub(/^.*\) /, ""); print $14 + $15 }' /proc/$$/stat >"$out.cpu"
 EOF
 
+# Tools, in the order they alternate: loadgen, the extra builds, wrk.
+declare -A bin=([loadgen]=$LOADGEN)
+tools=(loadgen)
+for e in "${extra[@]}"; do bin[${e%%=*}]=${e#*=}; tools+=("${e%%=*}"); done
+tools+=(wrk)
+
 # measure TOOL ADDR CONNS OUT: one run of TOOL; output in OUT.*.
 measure() {
   local tool=$1 addr=$2 conns=$3 out=$4
   local url="http://$addr$path"
   case $tool in
-    loadgen) LOAD_CPU=$LOAD_CPU bash "$tmp/run1" "$out" "$LOADGEN" run -url "$url" -c "$conns" -d "$dur" -pipeline "$pipe" -loops 1 -json "$out.json";;
     wrk) LOAD_CPU=$LOAD_CPU bash "$tmp/run1" "$out" "$WRK" -t1 -c"$conns" -d"$dur" --latency "$url" "${lua[@]}";;
+    *) LOAD_CPU=$LOAD_CPU bash "$tmp/run1" "$out" "${bin[$tool]}" run -url "$url" -c "$conns" -d "$dur" -pipeline "$pipe" -loops 1 -json "$out.json";;
   esac
 }
 
 # parse TOOL OUT: prints "rps p50_us" from a run's output.
 parse() {
   case $1 in
-    loadgen) $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["rps"], (r["latency_ms"]["p50"] or 0)*1000, r["errors"])' "$2.json";;
-    wrk) $PY - "$2.txt" <<'EOF'
+    wrk) : ;;
+    *) $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["rps"], (r["latency_ms"]["p50"] or 0)*1000, r["errors"])' "$2.json"; return;;
+  esac
+  $PY - "$2.txt" <<'EOF'
 import re, sys
 t = open(sys.argv[1]).read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
@@ -96,8 +108,6 @@ m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (
 errs += sum(int(x) for x in m.groups()) if m else 0
 print(rps, p50, errs)
 EOF
-    ;;
-  esac
 }
 
 secs=$($PY -c 'import re,sys; m=re.fullmatch(r"([\d.]+)(ms|s|m)?", sys.argv[1]); print(float(m.group(1))*{"ms":1e-3,"s":1,"m":60,None:1}[m.group(2)])' "$dur")
@@ -115,7 +125,7 @@ for spec in "$@"; do
   IFS=, read -ra conns_arr <<<"$conns_list"
   for conns in "${conns_arr[@]}"; do
     for r in $(seq "$rounds"); do
-      for tool in loadgen wrk; do
+      for tool in "${tools[@]}"; do
         out="$tmp/$name-$conns-$tool-$r"
         s0=$(cpu_ticks "$spid")
         measure "$tool" "$addr" "$conns" "$out"
@@ -136,7 +146,7 @@ EOF
   wait "$spid" 2>/dev/null || true
 done
 echo "# medians (lg: the load generator; ratio: loadgen ÷ wrk)"
-$PY - "$tmp/rows" <<'EOF'
+$PY - "$tmp/rows" "${tools[@]}" <<'EOF'
 import statistics as st, sys
 rows = [l.split() for l in open(sys.argv[1])]
 keys = []
@@ -146,14 +156,16 @@ for r in rows:
 print(f"{'server':<12} {'conns':>6} {'tool':<8} {'rps':>11} {'p50_us':>9} {'lg_us/req':>10} {'srv_us/req':>10}")
 for name, conns in keys:
     med = {}
-    for tool in ("loadgen", "wrk"):
+    for tool in sys.argv[2:]:
         sel = [r for r in rows if r[0] == name and r[1] == conns and r[2] == tool]
         med[tool] = [st.median(float(r[i]) for r in sel) for i in (4, 5, 6, 7)]
         m = med[tool]
         print(f"{name:<12} {conns:>6} {tool:<8} {m[0]:>11.0f} {m[1]:>9.0f} {m[2]:>10.2f} {m[3]:>10.2f}")
-    a, b = med["loadgen"], med["wrk"]
-    dp50 = a[1] - b[1]
-    ok = abs(dp50) <= max(0.02 * b[1], 50)
-    print(f"{name:<12} {conns:>6} {'ratio':<8} {a[0]/b[0]:>11.3f} {'Δ%+.0fus' % dp50:>9} {a[2]/b[2]:>10.3f} {a[3]/b[3]:>10.3f}   "
-          f"cpu/req goal <= 0.8: {'met' if a[2]/b[2] <= 0.8 else 'NOT met'}; p50 cross-check: {'ok' if ok else 'OFF'}")
+    b = med["wrk"]
+    for tool in sys.argv[2:-1]:
+        a = med[tool]
+        dp50 = a[1] - b[1]
+        ok = abs(dp50) <= max(0.02 * b[1], 50)
+        print(f"{name:<12} {conns:>6} {tool[:5]+'/wrk':<8} {a[0]/b[0]:>11.3f} {'Δ%+.0fus' % dp50:>9} {a[2]/b[2]:>10.3f} {a[3]/b[3]:>10.3f}   "
+              f"cpu/req goal <= 0.8: {'met' if a[2]/b[2] <= 0.8 else 'NOT met'}; p50 within max(2 %, 50 µs): {'yes' if ok else 'no'}")
 EOF

@@ -37,6 +37,10 @@ var stackCases = []string{"plaintext", "json", "io", "io bounds ok", "cpu digest
 // tests: short, so that the 504 case takes seconds, not 15.
 const stackDependencyTimeout = 2 * time.Second
 
+// stackHandshake is the dependency's emulated handshake per new connection
+// in these tests: conn=new calls must each pay it.
+const stackHandshake = 30 * time.Millisecond
+
 func caseByName(name string) tcase {
 	for _, c := range cases {
 		if c.name == name {
@@ -95,8 +99,10 @@ func TestStacksConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The Go reference: also the stacks' fan-out dependency.
-	dep := labtest.Start(t, labtest.Binary(t, "servers/blocking"), "")
+	// The Go reference: also the stacks' fan-out dependency, charging an
+	// emulated handshake to each new connection so conn=new can be seen.
+	dep := labtest.Start(t, labtest.Binary(t, "servers/blocking"), "",
+		"-emulate-connect-ms", fmt.Sprint(stackHandshake.Milliseconds()))
 	for _, cfg := range catalog.Stacks {
 		cfg.Requires = rooted(root, cfg.Requires)
 		t.Run(cfg.Name, func(t *testing.T) {
@@ -220,6 +226,12 @@ func checkFanoutWaits(t *testing.T, addr string) {
 	}
 	if par.ElapsedMs < 250 || par.ElapsedMs >= 350 {
 		t.Errorf("par of 100 and 250 ms took %.1f ms, want about the max (250 ms), under the sum (350 ms)", par.ElapsedMs)
+	}
+	// conn=new: every call dials, so each pays the dependency's handshake.
+	var cold fan
+	getJSON(t, "http://"+addr+"/fanout?calls=3&ms=0&mode=seq&conn=new", &cold)
+	if min := 3 * float64(stackHandshake.Milliseconds()); cold.ElapsedMs < min {
+		t.Errorf("3 seq calls with conn=new took %.1f ms, less than 3 emulated handshakes (%.0f ms): connections were reused", cold.ElapsedMs, min)
 	}
 }
 

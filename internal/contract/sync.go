@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/serverlab/lab/internal/spans"
 )
 
 // DependencyCall is one /fanout call to the dependency: GET
@@ -46,8 +48,13 @@ func Serve(ctx context.Context, dst []byte, req Request, m *Model) (status int, 
 	case JSON:
 		return 200, append(dst, JSONBody...)
 	case IO:
+		sp := spans.Start("io") // LAB_SPANS: the per-model timelines; else a no-op
+		sp.WaitStart()
 		m.Wait(req.Params.Millis)
-		return 200, AppendIOBody(dst, req.Params.Millis)
+		sp.WaitEnd()
+		body := AppendIOBody(dst, req.Params.Millis)
+		sp.End()
+		return 200, body
 	case CPU:
 		return 200, AppendCPUBody(dst, req.Params.Work, CPUDigest(req.Params.Work))
 	case Fanout:

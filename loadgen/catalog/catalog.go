@@ -38,10 +38,12 @@ type Config struct {
 	// KindStack (a real stack from stacks/, Command+Env), or KindDependency.
 	Kind string
 	// Command is a real stack's command line (KindStack), run from the
-	// repository root. Placeholders, replaced by the process manager:
-	// {addr} host:port, {host}, {port}, {dependency} host:port of the fan-out
-	// dependency, {stack} the stack's folder (stacks/<name>), {state} a
-	// fresh private directory for this start (logs, pid files, CATALINA_BASE).
+	// repository root. Placeholders, replaced by the process manager
+	// (internal/procman): {addr} host:port, {host}, {port}, {dependency}
+	// host:port of the fan-out dependency, {stack} the stack's folder
+	// (StackDir, absolute), {root} the repository root, {python}
+	// /usr/bin/python3, {state} a fresh private directory for this start
+	// (logs, pid files, CATALINA_BASE), removed when it stops.
 	Command []string
 	// Env is added to the environment of Command (KEY=value, same placeholders).
 	Env []string

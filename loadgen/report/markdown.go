@@ -49,6 +49,7 @@ func markdown(f *results.File, cs []Chart, o Options) []byte {
 	r.onePage()
 	r.glossarySection()
 	r.pick()
+	r.timelinesSection(o.Timelines)
 	r.environment()
 	r.twoByTwo()
 	r.springFastAPI()

@@ -37,6 +37,9 @@ type Options struct {
 	// names it in the report.
 	Compare     *results.File
 	ComparePath string
+	// Timelines are the per-model timeline SVGs found beside the run
+	// (timelines.go); RenderFileWith loads them.
+	Timelines []Chart
 }
 
 // Render renders the report for f, which it only reads.
@@ -50,7 +53,7 @@ func RenderWith(f *results.File, o Options) (*Report, error) {
 		return nil, err
 	}
 	md := markdown(f, cs, o)
-	html, err := toHTML(md, cs)
+	html, err := toHTML(md, append(cs[:len(cs):len(cs)], o.Timelines...))
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +94,9 @@ func RenderFileWith(jsonPath, comparePath string) (string, *Report, error) {
 		return "", nil, err
 	}
 	var o Options
+	if o.Timelines, err = loadTimelines(filepath.Dir(jsonPath)); err != nil {
+		return "", nil, err
+	}
 	if comparePath != "" {
 		if o.Compare, err = results.Read(comparePath); err != nil {
 			return "", nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/serverlab/lab/internal/contract"
+	"github.com/serverlab/lab/internal/spans"
 )
 
 // connState is one client connection's HTTP/1.1 state, stored in the
@@ -450,8 +451,9 @@ type pending struct {
 	ctype  string
 	body   []byte
 
-	deferred bool // waiting for the emulated handshake, not for its answer
-	pooled   bool // an /io wait: back to its loop's free list once answered
+	deferred bool     // waiting for the emulated handshake, not for its answer
+	pooled   bool     // an /io wait: back to its loop's free list once answered
+	span     spans.ID // LAB_SPANS: this /io wait's timeline span (0: none)
 }
 
 func (cs *connState) newPending(seq uint32, meta respMeta, req contract.Request) *pending {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/serverlab/lab/internal/contract"
 	"github.com/serverlab/lab/internal/procstat"
+	"github.com/serverlab/lab/internal/spans"
 )
 
 // style runs request seq of cs, on the connection's loop. It returns the
@@ -41,7 +42,10 @@ func (a asyncStyle) run(cs *connState, seq uint32, meta respMeta, req contract.R
 		if ms == 0 {
 			return 200, contract.ContentTypeJSON, contract.AppendIOBody(ls.body[:0], 0), false
 		}
-		ls.timers.after(ms, ls.timers.newIOPending(cs, seq, meta, req))
+		p := ls.timers.newIOPending(cs, seq, meta, req)
+		p.span = spans.Start("io") // LAB_SPANS only
+		p.span.WaitStart()
+		ls.timers.after(ms, p)
 		return 0, "", nil, true
 	case contract.Fanout:
 		if ls.dep == nil {

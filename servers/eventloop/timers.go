@@ -159,8 +159,10 @@ func (tq *timerQueue) run(p *pending) {
 		return
 	default:
 		ms := p.req.Params.Millis
+		p.span.WaitEnd() // LAB_SPANS only
 		p.status, p.ctype, p.body = 200, contract.ContentTypeJSON, contract.AppendIOBody(cs.loop.body[:0], ms)
 		_ = p.Run(context.Background())
+		p.span.End()
 	}
 	if p.pooled && len(tq.free) < maxFreePendings {
 		*p = pending{}

@@ -1,4 +1,9 @@
-"""ASGI entry point, for uvicorn: labsite.asgi:application."""
+"""ASGI entry point, for uvicorn (from the repository root; stacks/README.md):
+
+  PYTHONPATH=stacks/common LAB_VIEWS=async /usr/bin/python3 -m uvicorn labsite.asgi:application \
+      --app-dir stacks/django --host 127.0.0.1 --port 8000 --loop uvloop --http httptools \
+      --no-access-log --lifespan off
+"""
 
 import os
 

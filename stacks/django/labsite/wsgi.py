@@ -1,4 +1,8 @@
-"""WSGI entry point, for gunicorn: labsite.wsgi:application."""
+"""WSGI entry point, for gunicorn (from the repository root; stacks/README.md):
+
+  PYTHONPATH=stacks/common:stacks/django LAB_VIEWS=sync /usr/bin/python3 -m gunicorn \
+      labsite.wsgi:application --bind 127.0.0.1:8000 --worker-class gthread --workers 1 --threads 200
+"""
 
 import os
 
