@@ -113,9 +113,12 @@ func (id ID) WaitEnd() {
 
 // End stamps the end and writes the span as one JSON line.
 func (id ID) End() {
-	if id == 0 {
-		return
+	if id != 0 {
+		id.end()
 	}
+}
+
+func (id ID) end() {
 	id.stamp(evEnd)
 	file.Write(id.appendJSON(make([]byte, 0, 512)))
 }

@@ -78,8 +78,12 @@ func timelineFacts(tl timeline.Timeline) string {
 	if len(tids) == 1 {
 		word = "OS thread"
 	}
-	return fmt.Sprintf("%s; %d %s took part; the last answer came %s ms after the first request was sent",
-		strings.ToUpper(waits[:1])+waits[1:], len(tids), word, num(float64(last-first)/1e6))
+	who := fmt.Sprintf("%d %s took part", len(tids), word)
+	if timeline.OnLoop(tl.Model) {
+		who = fmt.Sprintf("the one event loop served them all, seen on %d %s", len(tids), word)
+	}
+	return fmt.Sprintf("%s; %s; the last answer came %s ms after the first request was sent",
+		strings.ToUpper(waits[:1])+waits[1:], who, num(float64(last-first)/1e6))
 }
 
 // timelinesSection writes "Per-model timelines" when timelines were found.

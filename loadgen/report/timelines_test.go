@@ -51,7 +51,7 @@ func TestTimelinesSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := string(r.Markdown)
-	for _, want := range []string{"## Per-model timelines", "charts/timeline-eventloop-inline.svg", "The waits ran one after another; 1 OS thread took part"} {
+	for _, want := range []string{"## Per-model timelines", "charts/timeline-eventloop-inline.svg", "The waits ran one after another; the one event loop served them all, seen on 1 OS thread"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
 		}

@@ -203,7 +203,7 @@ func (pl *plan) print(logf func(string, ...any), o Options) {
 	for _, n := range pl.order {
 		parts = append(parts, fmt.Sprintf("%s %s", n, pl.byScenario[n].Round(time.Second)))
 	}
-	logf("plan: %d measurements (%d base repetitions per point, %d more on headline points), about %s: %s",
+	logf("plan: %d measurements (up to %d base repetitions per point, %d more on headline points), about %s: %s",
 		pl.measurements, o.Reps, pl.headline, pl.total.Round(time.Second), strings.Join(parts, ", "))
 	logf("plan: windows %s after a %s warm-up, lengthened to %d× the expected latency where it is long (%d rows); budget %s",
 		o.Measure, o.Warmup, windowFactor, len(pl.long), pl.budget)

@@ -45,6 +45,9 @@ var holdsThread = map[string]bool{
 // their threads as one row, the loop.
 var onLoop = map[string]bool{"eventloop-async": true, "eventloop-inline": true}
 
+// OnLoop reports whether model's requests all run on its one event loop.
+func OnLoop(model string) bool { return onLoop[model] }
+
 // Options configure Run. Zero values take the defaults.
 type Options struct {
 	Out      string        // directory for timeline-<model>.svg and .json (required)
