@@ -563,7 +563,7 @@ func (r *runner) progress(sc catalog.Scenario, cfg string, p catalog.Point, rep 
 	if rp.Idle != nil {
 		what = fmt.Sprintf("held %d, rss %.1f MiB, probe p99 %.1f ms", rp.Idle.Held, float64(rp.Idle.RSSHeld)/(1<<20), rp.Idle.ProbeP99Ms)
 	}
-	r.logf("  [%d/%d] %s %s %s rep %d: %s (ETA %s)", r.done, r.plan.measurements, sc.Name, cfg, p.Label, rep, what, r.plan.eta(time.Since(r.started)))
+	r.logf("  [%d/%d] %s %s %s rep %d: %s (ETA %s)", r.done, r.plan.measurements, sc.Name, cfg, p.Label, rep, what, r.plan.eta(time.Since(r.started), r.done))
 }
 
 // servers starts (or, in external mode, reaches) the configurations. A

@@ -254,8 +254,14 @@ func (pl *plan) started(c catalog.Config, _ time.Duration) {
 
 // eta is the time left: the plan's remaining time, scaled by how the run
 // has kept to the plan so far.
-func (pl *plan) eta(elapsed time.Duration) string {
+func (pl *plan) eta(elapsed time.Duration, done int) string {
 	left := pl.total - pl.doneTime
+	// Headline rows that need more repetitions than planned, and windows
+	// lengthened on the way, spend the plan faster than it counts down:
+	// never say less than the measurements left at the plan's average.
+	if n := pl.measurements - done; n > 0 && pl.measurements > 0 {
+		left = max(left, time.Duration(n)*(pl.total/time.Duration(pl.measurements)))
+	}
 	if left < 0 {
 		left = 0
 	}

@@ -16,19 +16,27 @@ import java.util.concurrent.CompletionException;
  * pools keep-alive connections). seq: one blocking send after another on
  * the request thread. par: sendAsync for every call, and the request thread
  * blocks until all are done; the first failure cancels the rest. conn=new
- * sends "Connection: close" (allowed by -Djdk.httpclient.allowRestrictedHeaders
- * in run.sh), so the connection is closed after its answer and the next call
- * dials afresh. Each call is bounded by LAB_DEPENDENCY_TIMEOUT (15 s): 504
+ * goes through a second client and sends "Connection: close" (allowed by
+ * -Djdk.httpclient.allowRestrictedHeaders in run.sh): each connection is
+ * closed after its answer, so that client's pool stays empty and every call
+ * dials afresh (on the shared client it would take a pooled connection). Each call is bounded by LAB_DEPENDENCY_TIMEOUT (15 s): 504
  * past it, 502 on any other failure.
  */
 final class Dependency {
     private static final String ADDR = System.getenv().getOrDefault("LAB_DEPENDENCY", "");
     private static final Duration TIMEOUT = Duration.ofMillis(
             (long) (Double.parseDouble(System.getenv().getOrDefault("LAB_DEPENDENCY_TIMEOUT", "15")) * 1000));
-    private static final HttpClient CLIENT = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(TIMEOUT)
-            .build();
+    private static final HttpClient CLIENT = newClient();
+    /** conn=new: every request on it says "Connection: close", so its pool never holds a connection. */
+    private static final HttpClient FRESH = newClient();
+
+    private static HttpClient newClient() {
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).build();
+    }
+
+    private static HttpClient client(boolean newConn) {
+        return newConn ? FRESH : CLIENT;
+    }
 
     private static HttpRequest request(int ms, boolean newConn) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + ADDR + "/io?ms=" + ms)).timeout(TIMEOUT);
@@ -55,7 +63,7 @@ final class Dependency {
             for (int ms : f.waits()) {
                 HttpResponse<Void> r;
                 try {
-                    r = CLIENT.send(request(ms, f.newConn()), HttpResponse.BodyHandlers.discarding());
+                    r = client(f.newConn()).send(request(ms, f.newConn()), HttpResponse.BodyHandlers.discarding());
                 } catch (IOException e) {
                     throw refusal(e);
                 } catch (InterruptedException e) {
@@ -71,7 +79,7 @@ final class Dependency {
         CompletableFuture<?>[] calls = new CompletableFuture<?>[f.waits().length];
         CompletableFuture<Void> firstFailure = new CompletableFuture<>();
         for (int i = 0; i < calls.length; i++) {
-            calls[i] = CLIENT.sendAsync(request(f.waits()[i], f.newConn()), HttpResponse.BodyHandlers.discarding())
+            calls[i] = client(f.newConn()).sendAsync(request(f.waits()[i], f.newConn()), HttpResponse.BodyHandlers.discarding())
                     .thenAccept(r -> {
                         if (r.statusCode() != 200) {
                             throw new CompletionException(new IOException("dependency answered " + r.statusCode()));
