@@ -43,7 +43,7 @@ Options:
   -warmup DUR          base warm-up per measurement (default 500ms, -quick 200ms)
   -measure DUR         base window per repetition (default 1.5s, -quick 600ms);
                        points with a long expected latency get 5× that latency
-  -budget DUR          planned time the run keeps to (default 18m, -quick 90s):
+  -budget DUR          planned time the run keeps to (default 16m, -quick 90s):
                        headline points stop adding repetitions when it is spent
   -plan                print the plan (measurements, windows, time) and exit
   -no-report           write results.json only

@@ -6,17 +6,27 @@
 #
 #   scripts/wrk-compare.sh [-r ROUNDS] [-d DURATION] [-c CONNS] [-p PIPELINE] [-t PATH] name='cmd {addr}' ...
 #
+#   -r ROUNDS rounds (default 3), -d DURATION each run (default 5s),
+#   -c CONNS connections (default 64), -p PIPELINE depth (default 1),
+#   -t PATH request path (default /plaintext), -h this help.
+#   Example: scripts/wrk-compare.sh eventloop='bin/eventloop -addr {addr}' stripped='bin/stripped -addr {addr}'
+#
 # {addr} in a command is replaced by the 127.0.0.1:port it must listen on.
 # Prints one line per run and a summary with each server's median and its
 # ratio to the first server.
 set -euo pipefail
 rounds=3 dur=5s conns=64 pipe=1 path=/plaintext
 SERVER_CPU=${SERVER_CPU:-0} LOAD_CPU=${LOAD_CPU:-1}
-while getopts r:d:c:p:t: o; do
-  case $o in r) rounds=$OPTARG;; d) dur=$OPTARG;; c) conns=$OPTARG;; p) pipe=$OPTARG;; t) path=$OPTARG;; *) exit 2;; esac
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+while getopts r:d:c:p:t:h o; do
+  case $o in
+    r) rounds=$OPTARG;; d) dur=$OPTARG;; c) conns=$OPTARG;; p) pipe=$OPTARG;; t) path=$OPTARG;;
+    h) usage; exit 0;;
+    *) echo "Run '$0 -h' for the options." >&2; exit 2;;
+  esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 1 ] || { echo "usage: $0 [-r N] [-d DUR] [-c N] [-p P] [-t PATH] name='cmd {addr}' ..." >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 [-r N] [-d DUR] [-c N] [-p P] [-t PATH] name='cmd {addr}' ...; '$0 -h' for more" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk-compare: wrk is not installed (Debian package wrk)" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 lua=()

@@ -78,16 +78,21 @@ func TestSlowloris(t *testing.T) {
 			p99 := lat[len(lat)*99/100]
 			t.Logf("%d slowloris connections: fresh request p50 %v, p99 %v (issue 8's goal: ≤ %v)", slowConns, lat[len(lat)/2], p99, slowlorisP99)
 			// By now (≥ 2 s of dripping), the header timeout has passed: every
-			// slow connection must have been closed by the server.
+			// slow connection must be closed by the server. A loaded machine
+			// may close the last ones late, so look again for up to 30 s.
 			time.Sleep(headerTimeout)
-			open := 0
-			for _, c := range conns {
-				if !closedByPeer(c) {
-					open++
+			pending := conns
+			for start := time.Now(); len(pending) > 0 && time.Since(start) < 30*time.Second; {
+				var still []net.Conn
+				for _, c := range pending {
+					if !closedByPeer(c) {
+						still = append(still, c)
+					}
 				}
+				pending = still
 			}
-			if open > 0 {
-				t.Errorf("%d of %d slowloris connections still open after the %v header timeout", open, slowConns, headerTimeout)
+			if len(pending) > 0 {
+				t.Errorf("%d of %d slowloris connections still open 30 s after the %v header timeout", len(pending), slowConns, headerTimeout)
 			}
 		})
 	}

@@ -283,21 +283,11 @@ func (l *loop) run() {
 		if now >= l.deadline || l.finished() {
 			break
 		}
-		n, e := epollPoll(l.ep, l.events)
-		if e == 0 && n == 0 {
-			if ms := l.waitMs(now); ms > 0 {
-				var err error
-				n, err = unix.EpollWait(l.ep, l.events, ms)
-				if err != nil {
-					n, e = 0, errnoOf(err)
-				}
-			}
-		}
+		n, err := unix.EpollWait(l.ep, l.events, l.waitMs(now))
 		now = l.clock()
-		if e != 0 && e != unix.EINTR {
+		if err != nil && err != unix.EINTR {
 			break // cannot happen with a valid epoll fd
 		}
-		n = max(n, 0)
 		l.drained = n < len(l.events)
 		for i := 0; i < n; i++ {
 			l.handle(l.events[i])

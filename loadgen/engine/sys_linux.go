@@ -28,19 +28,6 @@ func rawWrite(fd int, p []byte) (int, unix.Errno) {
 	return int(r), e
 }
 
-// epollPoll collects the ready events without waiting: epoll_pwait with a
-// zero timeout, as a raw syscall. The loop calls it before the blocking
-// EpollWait, which it then skips whenever work is ready. That matters for
-// CPU: a blocking syscall goes through the Go scheduler (entersyscall), and
-// when it lasts more than ~20 µs sysmon retakes the P; a loop that keeps
-// blocking briefly keeps sysmon polling every 20 µs on the load
-// generator's own core (measured: hundreds of extra context switches a
-// second). A loaded loop finds events ready and never blocks.
-func epollPoll(ep int, events []unix.EpollEvent) (int, unix.Errno) {
-	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(ep), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-	return int(r), e
-}
-
 // classify maps a socket errno to an error class.
 func classify(e unix.Errno) errClass {
 	switch e {

