@@ -24,12 +24,6 @@ if [ -n "${BENCH_OUT:-}" ]; then
   publish=0
 fi
 if [ "$publish" = 1 ]; then out=results/run; else out=${BENCH_OUT:-results/quick}; fi
-# The real stacks: install what is missing (as root; otherwise say what
-# is), build the Tomcat servlet. A stack that still cannot run gets rows
-# that read "not installed"; the run goes on.
-if [ -x scripts/install-stacks.sh ]; then
-  scripts/install-stacks.sh || echo "bench: some real stacks are not installed; their rows will say so" >&2
-fi
 rm -rf "$out"
 status=0
 bin/loadgen suite -out "$out" "$@" || status=$?

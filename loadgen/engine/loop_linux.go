@@ -236,7 +236,7 @@ func newLoop(id, n int, t *target, cfg *Config, sa unix.Sockaddr, family int, co
 	if withPub {
 		l.pub = &published{hist: newHist()}
 	}
-	if cfg.Interval > 0 {
+	if cfg.Interval > 0 && cfg.OnInterval != nil {
 		l.iv = newIvState(int64(cfg.Interval), l.warmEnd)
 		l.cur = newHist()
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
@@ -13,8 +14,9 @@ import (
 
 // TestAgreesWithWrk is the independent cross-check: against a server that
 // answers in a known 20 ms, the fast engine and wrk (Debian's package, when
-// installed) must agree on the median latency within 2 ms and both see only
-// 200s. It checks what is measured, not how fast.
+// installed) must agree on the median latency within 2 % or 50 µs,
+// whichever is larger, and both see only 200s. It checks what is
+// measured, not how fast.
 func TestAgreesWithWrk(t *testing.T) {
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
@@ -24,6 +26,26 @@ func TestAgreesWithWrk(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		io.WriteString(w, "ok")
 	})
+	var last string
+	for attempt := 1; attempt <= 3; attempt++ {
+		fastP50, wrkP50 := agreeOnce(t, wrk, url)
+		// The cross-check of issue 17: within 2 % or 50 µs, whichever is
+		// larger. A noisy neighbour can shift one run; an engine bias
+		// shifts all three attempts.
+		tol := max(0.02*wrkP50, 0.05)
+		last = fmt.Sprintf("p50: fast %.3f ms, wrk %.3f ms (tolerance %.3f ms)", fastP50, wrkP50, tol)
+		t.Logf("attempt %d: %s", attempt, last)
+		if d := fastP50 - wrkP50; d <= tol && d >= -tol {
+			return
+		}
+	}
+	t.Errorf("p50 disagrees: %s", last)
+}
+
+// agreeOnce runs the fast engine and wrk once each against url and returns
+// their p50s in ms.
+func agreeOnce(t *testing.T, wrk, url string) (fastP50, wrkP50 float64) {
+	t.Helper()
 	res, err := Run(context.Background(), Config{URL: url, Conns: 4, Duration: time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +58,7 @@ func TestAgreesWithWrk(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no p50 in wrk's output:\n%s", out)
 	}
-	wrkP50, _ := strconv.ParseFloat(string(m[1]), 64)
+	wrkP50, _ = strconv.ParseFloat(string(m[1]), 64)
 	switch string(m[2]) {
 	case "us":
 		wrkP50 /= 1000
@@ -46,9 +68,5 @@ func TestAgreesWithWrk(t *testing.T) {
 	if regexp.MustCompile(`Non-2xx|Socket errors`).Match(out) || res.Errors != 0 {
 		t.Errorf("errors: fast %d, wrk:\n%s", res.Errors, out)
 	}
-	fastP50 := *res.Latency.P50
-	t.Logf("p50: fast %.2f ms, wrk %.2f ms", fastP50, wrkP50)
-	if d := fastP50 - wrkP50; d > 2 || d < -2 {
-		t.Errorf("p50 disagrees: fast %.2f ms, wrk %.2f ms", fastP50, wrkP50)
-	}
+	return *res.Latency.P50, wrkP50
 }

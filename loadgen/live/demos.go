@@ -371,9 +371,17 @@ func (s *Server) runDemo(ctx context.Context, d demo, secs int) {
 	}
 	for i := range m.canaryP99 {
 		m.canaryP99[i] = math.NaN()
-		if i < len(sess.panes) {
-			if r := sess.panes[i].lastCanaryRun(); r != nil && r.Latency.P99 != nil && sets[i].Canary {
-				m.canaryP99[i] = *r.Latency.P99
+		if !sets[i].Canary || i >= len(sess.panes) {
+			continue
+		}
+		if r := sess.panes[i].lastCanaryRun(); r != nil && r.Histogram != nil && r.Histogram.TotalCount() > 0 {
+			m.canaryP99[i] = float64(r.Histogram.ValueAtQuantile(99)) / 1000
+		}
+		// A canary that got no answer at all has only its per-second
+		// lower bounds ("waiting at least this long"): take the largest.
+		for _, p := range m.pts[i] {
+			if p.CanaryP99 != nil && (math.IsNaN(m.canaryP99[i]) || (p.CanaryStalled && *p.CanaryP99 > m.canaryP99[i])) {
+				m.canaryP99[i] = *p.CanaryP99
 			}
 		}
 	}
