@@ -96,7 +96,7 @@ func (r *renderer) detailScenario(s *results.Scenario) {
 		if canary {
 			head = append(head, "canary p99 ms")
 		}
-		head = append(head, "of bound", "L ÷ c", "errors", "threads", "RSS", "CPU µs per request", "vol + invol per request", "flags")
+		head = append(head, "of bound", "L ÷ c", "errors", "threads", "RSS", "CPU µs per request: server · load generator", "vol + invol per request", "flags")
 		r.table(head, rows)
 	}
 	if len(boundOrder) > 0 {
@@ -277,6 +277,9 @@ func slimLoadRow(row *results.Row, canary bool) []string {
 	cpu := "–"
 	if row.Server.CPUUsPerRequest.N > 0 {
 		cpu = stat(row.Server.CPUUsPerRequest, "")
+	}
+	if row.Loadgen.CPUUsPerRequest.N > 0 {
+		cpu += " · " + stat(row.Loadgen.CPUUsPerRequest, "")
 	}
 	ctx := "–"
 	if row.Server.CtxVolPerReq.N > 0 {

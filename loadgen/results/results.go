@@ -233,25 +233,38 @@ type Idle struct {
 type LoadgenUse struct {
 	CPUUtil Stat `json:"cpu_util"` // of its cores: 1.0 = every core it may use busy
 	Cores   int  `json:"cores"`
+	// CPUUsPerRequest: the load generator's own CPU (getrusage over the
+	// window, canary included) per request, in µs; beside the server's
+	// server.cpu_us_per_request it says which side paid more per request.
+	CPUUsPerRequest Stat `json:"cpu_us_per_request"`
 }
 
 // Rep is one repetition, raw. Engine is the load engine's full result.
 type Rep struct {
-	RPS        float64          `json:"rps"`
-	Requests   int64            `json:"requests"`
-	Errors     int64            `json:"errors"`
-	ErrorsBy   map[string]int64 `json:"errors_by_class,omitempty"`
-	Status     map[string]int64 `json:"status,omitempty"`
-	P50Ms      float64          `json:"p50_ms"`
-	P90Ms      float64          `json:"p90_ms"`
-	P99Ms      float64          `json:"p99_ms"`
-	MaxMs      float64          `json:"max_ms"`
-	MeanMs     float64          `json:"mean_ms"`
-	Server     ServerSample     `json:"server"`
-	LoadgenCPU float64          `json:"loadgen_cpu_util"`
-	Canary     json.RawMessage  `json:"canary,omitempty"` // the canary's engine result
-	Idle       *IdleRep         `json:"idle,omitempty"`
-	Engine     json.RawMessage  `json:"engine,omitempty"` // the load's engine result
+	RPS      float64 `json:"rps"`
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	// OK: answers with a 2xx or 3xx status (what RPS counts); ErrorRate:
+	// Errors ÷ Requests; Unfinished: requests still unanswered when the
+	// window ended, recorded in the histograms as lower bounds.
+	OK         int64   `json:"ok"`
+	ErrorRate  float64 `json:"error_rate"`
+	Unfinished int64   `json:"unfinished"`
+	// LoadgenCPUUsPerReq: the load generator's CPU µs per request in this
+	// repetition (0 when unknown).
+	LoadgenCPUUsPerReq float64          `json:"loadgen_cpu_us_per_request,omitempty"`
+	ErrorsBy           map[string]int64 `json:"errors_by_class,omitempty"`
+	Status             map[string]int64 `json:"status,omitempty"`
+	P50Ms              float64          `json:"p50_ms"`
+	P90Ms              float64          `json:"p90_ms"`
+	P99Ms              float64          `json:"p99_ms"`
+	MaxMs              float64          `json:"max_ms"`
+	MeanMs             float64          `json:"mean_ms"`
+	Server             ServerSample     `json:"server"`
+	LoadgenCPU         float64          `json:"loadgen_cpu_util"`
+	Canary             json.RawMessage  `json:"canary,omitempty"` // the canary's engine result
+	Idle               *IdleRep         `json:"idle,omitempty"`
+	Engine             json.RawMessage  `json:"engine,omitempty"` // the load's engine result
 	// Replicas: a distributed run (loadgen/swarm, owner H) lists each load
 	// generator's own share; the counts above are their exact sums and the
 	// percentiles come from their merged histogram. Absent for a local run.

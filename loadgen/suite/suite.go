@@ -753,6 +753,7 @@ func repOf(res *engine.Result) results.Rep {
 	}
 	rp := results.Rep{
 		RPS: res.RPS, Requests: res.Requests, Errors: res.Errors, ErrorsBy: res.ErrorsByClass, Status: res.Status,
+		OK: res.OK, ErrorRate: res.ErrorRate, Unfinished: res.Unfinished, LoadgenCPUUsPerReq: v(res.LoadgenCPUUsPerRequest),
 		P50Ms: v(res.Latency.P50), P90Ms: v(res.Latency.P90), P99Ms: v(res.Latency.P99), MaxMs: v(res.Latency.Max), MeanMs: v(res.Latency.Mean),
 	}
 	slim := *res

@@ -86,7 +86,7 @@ func LittleBound(c catalog.Config, p catalog.Point, cpuMs float64, serverCPUs in
 // saturation flag.
 func (r *runner) summarise(row *results.Row) {
 	var rps, p50, p90, p99, mx, errs, erate, conc, frac []float64
-	var rssPeak, rssBefore, thr, fds, procs, cu, cs, util, cvol, cinv, cpuUs, lg []float64
+	var rssPeak, rssBefore, thr, fds, procs, cu, cs, util, cvol, cinv, cpuUs, lg, lgUs []float64
 	var cp50, cp99, cmax, cerr, cun []float64
 	var held, rssPerConn, thrHeld, pp50, pp99, openS []float64
 	samples := 0
@@ -123,6 +123,9 @@ func (r *runner) summarise(row *results.Row) {
 		}
 		if rp.Idle == nil {
 			lg = append(lg, rp.LoadgenCPU)
+			if rp.LoadgenCPUUsPerReq > 0 {
+				lgUs = append(lgUs, rp.LoadgenCPUUsPerReq)
+			}
 		}
 		if len(rp.Canary) > 0 {
 			var c engine.Result
@@ -168,7 +171,7 @@ func (r *runner) summarise(row *results.Row) {
 		row.Idle = &results.Idle{Wanted: row.Point.Idle, Held: results.Of(held), RSSPerConnBytes: results.Of(rssPerConn),
 			ThreadsHeld: results.Of(thrHeld), ProbeP50Ms: results.Of(pp50), ProbeP99Ms: results.Of(pp99), OpenS: results.Of(openS)}
 	}
-	row.Loadgen = results.LoadgenUse{CPUUtil: results.Of(lg), Cores: len(parseCPUList(r.o.LoadCPUs))}
+	row.Loadgen = results.LoadgenUse{CPUUtil: results.Of(lg), Cores: len(parseCPUList(r.o.LoadCPUs)), CPUUsPerRequest: results.Of(lgUs)}
 	var why []string
 	if row.Loadgen.CPUUtil.N > 0 && row.Loadgen.CPUUtil.Max >= saturatedCPU {
 		why = append(why, fmt.Sprintf("load generator CPU at %.0f%% of its cores", 100*row.Loadgen.CPUUtil.Max))

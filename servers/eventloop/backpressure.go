@@ -16,7 +16,8 @@ package main
 //     -write-timeout is closed;
 //   - at most maxInboundBacklog unparsed bytes while paused: past it the
 //     client gets 429 (after the answers it is owed) and the connection
-//     closes, since gnet cannot stop reading it;
+//     closes; a client that sends another maxDroppedAfterFinal bytes
+//     meanwhile is closed at once, since gnet cannot stop reading it;
 //   - at most -conn-memory MiB buffered across all connections: past it new
 //     requests and new connections get 503, and paused connections are
 //     allowed only shedInboundBacklog unparsed bytes.
@@ -41,6 +42,10 @@ const (
 	outboundResume = maxOutbound / 2
 	// maxInboundBacklog bounds the unparsed bytes of a paused connection.
 	maxInboundBacklog = 1 << 20
+	// maxDroppedAfterFinal bounds what a connection may send after its
+	// final request (Connection: close, or the 429 of an overflow): past
+	// it the connection closes at once instead of being read and dropped.
+	maxDroppedAfterFinal = 1 << 20
 	// shedInboundBacklog is maxInboundBacklog while the server sheds.
 	shedInboundBacklog = 64 << 10
 	// feedWindow is how many buffered bytes one parsing pass looks at.

@@ -46,8 +46,11 @@ type connState struct {
 	stallOut  int32 // paused on maxOutbound: the least outbound seen since
 	pause     uint8 // running, or why input waits (backpressure.go)
 
-	inFeed       bool // inside onTraffic: answers collect in loop.out
-	final        bool // finalSeq is set: no request after it is read
+	inFeed bool // inside onTraffic: answers collect in loop.out
+	final  bool // finalSeq is set: no request after it is read
+	// dropped counts the bytes read and dropped after the final request;
+	// past maxDroppedAfterFinal the connection is closed at once.
+	dropped      int
 	finalWritten bool // the final answer is written
 	afterPOST    bool // the last request was a POST (net/http skips CR/LF after one)
 	headTimed    bool // deadline already counts the header-read timeout
@@ -80,7 +83,16 @@ type bodyRequest struct {
 func (cs *connState) onTraffic() gnet.Action {
 	c := cs.c
 	if cs.draining || cs.final { // nothing after the final request is read
-		_, _ = c.Discard(-1)
+		n, _ := c.Discard(-1)
+		cs.dropped += n
+		if cs.dropped > maxDroppedAfterFinal {
+			// The client keeps sending after its last request (or after
+			// the 429 it is owed): gnet cannot stop reading one socket, so
+			// close it rather than spend a core reading it. Answers it has
+			// not read are lost; it was not reading them.
+			cs.loop.srv.logOverflow()
+			return gnet.Close
+		}
 		return gnet.None
 	}
 	if cs.pause == running && c.OutboundBuffered() > maxOutbound {

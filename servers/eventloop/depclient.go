@@ -104,7 +104,11 @@ func (dp *depPool) start(p *pending) {
 // issue queues the next n calls of f and writes them.
 func (dp *depPool) issue(f *fanout, n int) {
 	prm := &f.p.req.Params
-	deadline := dp.ls.srv.clock.Load() + dp.timeout
+	// A fresh clock reading, not the engine clock: that one may be a tick
+	// (100 ms) stale, which would expire the call up to a tick early. The
+	// sweep compares against the engine clock, so expiry is never early
+	// and at most a tick late.
+	deadline := time.Now().UnixNano() + dp.timeout
 	for i := 0; i < n && !f.done; i++ {
 		dp.send(depCall{f: f, ms: prm.CallMillis(f.next), deadline: deadline})
 		f.next++
