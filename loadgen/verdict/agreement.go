@@ -127,6 +127,14 @@ func agreement(d data, real, twin string) Agreement {
 		diverged++
 		a.Where = append(a.Where, fmt.Sprintf("threads: the twin's %s, the real stack's %s", a.TwinRegime, a.RealRegime))
 	}
+	// Slots: a real stack whose concurrency cap differs from its twin's
+	// (Django's sync views on ASGI share one thread, thread_sensitive=True,
+	// where the twin has a pool of 40) can agree point by point only
+	// because each is measured against its own bound; the model differs.
+	if w := slotsDiffer(twin, real); w != "" {
+		diverged++
+		a.Where = append(a.Where, w)
+	}
 	switch {
 	case len(a.Points) == 0:
 		a.Word, a.Reason = AgreeNotMeasured, "not measured: no scenario point was measured on both "+twin+" and "+real
@@ -205,4 +213,27 @@ func regime(d data, cfg string) string {
 		return "grows with concurrency"
 	}
 	return "many, fixed"
+}
+
+// slotsDiffer says how the twin's and the real stack's concurrency caps
+// (the catalog's Limit and LimitN) differ, or "" when they match or either
+// is unknown.
+func slotsDiffer(twin, real string) string {
+	tc, ok1 := catalog.ConfigByName(twin)
+	rc, ok2 := catalog.ConfigByName(real)
+	if !ok1 || !ok2 || (tc.Limit == rc.Limit && tc.LimitN == rc.LimitN) {
+		return ""
+	}
+	return fmt.Sprintf("slots: the twin's cap is %s, the real stack's %s", capText(tc), capText(rc))
+}
+
+func capText(c catalog.Config) string {
+	if c.Limit == catalog.LimitNone {
+		return "its connections"
+	}
+	unit := map[string]string{catalog.LimitThreads: "thread", catalog.LimitPool: "pool thread", catalog.LimitLoops: "loop"}[c.Limit]
+	if c.LimitN != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", c.LimitN, unit)
 }
