@@ -305,14 +305,19 @@ type ServerSample struct {
 
 // IdleRep is one repetition of an idle-connection point.
 type IdleRep struct {
-	Held        int     `json:"held"`
-	RSSBefore   int64   `json:"rss_before"`
-	RSSHeld     int64   `json:"rss_held"`
-	ThreadsHeld int     `json:"threads_held"`
-	ProbeP50Ms  float64 `json:"probe_p50_ms"`
-	ProbeP99Ms  float64 `json:"probe_p99_ms"`
-	OpenS       float64 `json:"open_s"`
-	Error       string  `json:"error,omitempty"`
+	// Held: connections still open at the end of the hold (after the
+	// probe); ClosedByServer: those the server answered and then closed
+	// meanwhile (an idle timeout, or reclaiming idle keep-alive
+	// connections past a cap such as nginx's worker_connections).
+	Held           int     `json:"held"`
+	ClosedByServer int     `json:"closed_by_server,omitempty"`
+	RSSBefore      int64   `json:"rss_before"`
+	RSSHeld        int64   `json:"rss_held"`
+	ThreadsHeld    int     `json:"threads_held"`
+	ProbeP50Ms     float64 `json:"probe_p50_ms"`
+	ProbeP99Ms     float64 `json:"probe_p99_ms"`
+	OpenS          float64 `json:"open_s"`
+	Error          string  `json:"error,omitempty"`
 }
 
 // Read loads and checks a results.json.

@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 )
 
 // idleDialers bounds how many connections are opened at once, below the
@@ -93,6 +95,39 @@ func probe(ctx context.Context, addr, target string, n int) (p50, p99 float64, e
 	}
 	sort.Float64s(lat)
 	return lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)], nil
+}
+
+// stillOpen counts the connections the server has not closed: a peek that
+// does not wait (MSG_PEEK|MSG_DONTWAIT) finds EOF or a reset on a closed
+// one and EAGAIN on an open, idle one. A server may answer the priming
+// request and then close the connection (an idle timeout, or nginx
+// reclaiming idle keep-alive connections once worker_connections run out),
+// so counting the sockets this side opened would overstate what it holds.
+func stillOpen(conns []net.Conn) int {
+	open := 0
+	var b [1]byte
+	for _, c := range conns {
+		sc, ok := c.(syscall.Conn)
+		if !ok {
+			continue
+		}
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			continue
+		}
+		alive := false
+		_ = rc.Read(func(fd uintptr) bool {
+			n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+			// EAGAIN: nothing to read, still open; n > 0: unexpected data,
+			// but the connection is open.
+			alive = err == unix.EAGAIN || (err == nil && n > 0)
+			return true // never wait for readiness
+		})
+		if alive {
+			open++
+		}
+	}
+	return open
 }
 
 func closeAll(conns []net.Conn) {

@@ -787,6 +787,11 @@ func (r *runner) measureIdle(ctx context.Context, srv *server, p catalog.Point) 
 	if err != nil && ir.Error == "" {
 		ir.Error = "probe: " + err.Error()
 	}
+	// Held is what is still open at the end of the hold, not what was opened.
+	if open := stillOpen(conns); open < ir.Held {
+		ir.ClosedByServer = ir.Held - open
+		ir.Held = open
+	}
 	rp := results.Rep{Idle: ir, P50Ms: ir.ProbeP50Ms, P99Ms: ir.ProbeP99Ms}
 	rp.Server = results.ServerSample{RSSBefore: before.RSSBytes, RSSPeak: ir.RSSHeld, ThreadsPeak: ir.ThreadsHeld,
 		FDsPeak: held.OpenFDs, Processes: held.Processes, Samples: 2}
