@@ -140,19 +140,4 @@ if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 fi
 [ "$rc" = 0 ] || { say "loadgen suite exited $rc"; exit "$rc"; }
 
-report="$LAB_RESULTS_DIR/$out/report.md"
-[ -s "$report" ] || { say "the suite succeeded but wrote no $report"; exit 1; }
-# The suite goes on when a scenario cannot run (a target never answered):
-# say so here, where it is easy to miss in the progress output.
-if grep -q '"skipped":' "$LAB_RESULTS_DIR/$out/results.json" 2>/dev/null; then
-  say "WARNING: scenarios skipped:"
-  grep '"skipped":' "$LAB_RESULTS_DIR/$out/results.json" | sed 's/^ */  /' >&2
-fi
-if [ -n "$latest" ]; then
-  # The copy sits one directory up: prefix relative links (charts) with $out/.
-  sed -E -e "s#(\]\()([^)#/:][^):]*\))#\1$out/\2#g" \
-         -e "s#(src=\")([^\"#/:][^\":]*\")#\1$out/\2#g" "$report" >"$latest"
-  say "report: $report, copied to $latest"
-else
-  say "report: $report"
-fi
+scripts/publish-report.sh "compose bench" "$LAB_RESULTS_DIR" "$out" "$latest" || exit $?

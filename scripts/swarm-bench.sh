@@ -251,16 +251,4 @@ if [ -n "${LAB_REPLICA_SERIES:-}" ]; then
 fi
 run_suite "$LAB_REPLICAS" "$out" "$@"
 
-report="$results_abs/$out/report.md"
-[ -s "$report" ] || { say "the suite succeeded but wrote no $report"; exit 1; }
-if grep -q '"skipped":' "$results_abs/$out/results.json" 2>/dev/null; then
-  say "WARNING: scenarios skipped:"
-  grep '"skipped":' "$results_abs/$out/results.json" | sed 's/^ */  /' >&2
-fi
-if [ -n "$latest" ]; then
-  sed -E -e "s#(\]\()([^)#/:][^):]*\))#\1$out/\2#g" \
-         -e "s#(src=\")([^\"#/:][^\":]*\")#\1$out/\2#g" "$report" >"$latest"
-  say "report: $report, copied to $latest"
-else
-  say "report: $report"
-fi
+scripts/publish-report.sh "swarm bench" "$results_abs" "$out" "$latest" || exit $?
