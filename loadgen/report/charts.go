@@ -206,6 +206,22 @@ type series struct {
 	errs plotter.YErrors
 }
 
+// barSeries builds one bar series of k bars: bar i is metric's median of
+// rowAt(i), with its spread; a missing row leaves a zero bar. found counts
+// the rows that were there.
+func barSeries(name string, k int, found *int, rowAt func(i int) *results.Row, metric func(*results.Row) results.Stat) series {
+	s := series{name: name, vals: make([]float64, k), errs: make(plotter.YErrors, k)}
+	for i := range k {
+		if r := rowAt(i); r != nil {
+			m := metric(r)
+			s.vals[i] = m.Median
+			s.errs[i].Low, s.errs[i].High = spread(m)
+			*found++
+		}
+	}
+	return s
+}
+
 // groupedBars draws k series side by side around each integer x and their
 // error bars, and returns the top of the highest interval.
 func groupedBars(p *plot.Plot, ss []series, width vg.Length) (float64, error) {
@@ -558,15 +574,9 @@ func cpuChart(f *results.File) (*plot.Plot, error) {
 	var ss []series
 	n := 0
 	for _, l := range labels {
-		s := series{name: "on " + coresLabel(l), vals: make([]float64, len(cfgs)), errs: make(plotter.YErrors, len(cfgs))}
-		for ci, cfg := range cfgs {
-			if r := get(f, "cpu", cfg, l); r != nil {
-				s.vals[ci] = r.RPS.Median
-				s.errs[ci].Low, s.errs[ci].High = spread(r.RPS)
-				n++
-			}
-		}
-		ss = append(ss, s)
+		ss = append(ss, barSeries("on "+coresLabel(l), len(cfgs), &n,
+			func(i int) *results.Row { return get(f, "cpu", cfgs[i], l) },
+			func(r *results.Row) results.Stat { return r.RPS }))
 	}
 	if n == 0 {
 		return nil, nil
@@ -629,15 +639,9 @@ func fanoutChart(f *results.File) (*plot.Plot, error) {
 	var ss []series
 	n := 0
 	for _, cfg := range cfgs {
-		s := series{name: cfg, vals: make([]float64, len(labels)), errs: make(plotter.YErrors, len(labels))}
-		for i, l := range labels {
-			if r := get(f, "fanout", cfg, l); r != nil {
-				s.vals[i] = r.P50Ms.Median
-				s.errs[i].Low, s.errs[i].High = spread(r.P50Ms)
-				n++
-			}
-		}
-		ss = append(ss, s)
+		ss = append(ss, barSeries(cfg, len(labels), &n,
+			func(i int) *results.Row { return get(f, "fanout", cfg, labels[i]) },
+			func(r *results.Row) results.Stat { return r.P50Ms }))
 	}
 	if n == 0 {
 		return nil, nil
