@@ -203,7 +203,8 @@ func flagsOf(row *results.Row) string {
 			f = append(f, results.FlagErrors)
 		}
 		if l := row.LOverCStat(); l != nil && l.Median < results.WindowLOverCMin {
-			f = append(f, results.FlagWindow)
+			flag, _ := results.LowLCause(row.Reps, row.OfferedConcurrency())
+			f = append(f, flag)
 		}
 	}
 	if len(f) == 0 {

@@ -1,9 +1,11 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/serverlab/lab/loadgen/catalog"
@@ -315,15 +317,7 @@ func (r *renderer) environment() {
 	if e.GitDirty {
 		commit += " (uncommitted changes)"
 	}
-	ceiling := "not measured"
-	switch {
-	case c.LoadgenCeilingRPS > 0 && c.LoadgenCeilingRef != "":
-		ceiling = num(c.LoadgenCeilingRPS) + " rps (" + c.LoadgenCeilingRef + ")"
-	case c.LoadgenCeilingRPS > 0:
-		ceiling = num(c.LoadgenCeilingRPS) + " rps"
-	case c.LoadgenCeilingRef != "":
-		ceiling = c.LoadgenCeilingRef
-	}
+	ceiling := ceilingText(c)
 	cpuCost := "not measured"
 	if c.CPUMsPerRequest > 0 {
 		cpuCost = fmt.Sprintf("%s ms per /cpu?work=%d request", num(c.CPUMsPerRequest), c.CPUWork)
@@ -339,6 +333,7 @@ func (r *renderer) environment() {
 		{"Mode", mode},
 		{"Repetitions", fmt.Sprintf("%d × %s s measured after %s s of warm-up, interleaved across configurations", o.Reps, num(o.MeasureS), num(o.WarmupS))},
 		{"Load generator ceiling", ceiling},
+		{"Load engine", loadEngineText(f)},
 		{"CPU work", cpuCost},
 		{"Wall time", num(f.WallS) + " s"},
 	})
@@ -396,6 +391,8 @@ func (r *renderer) environment() {
 		what := "of its CPU and of its calibrated ceiling"
 		if c.LoadgenCeilingRPS <= 0 {
 			what = "of its CPU (no ceiling was calibrated)"
+		} else if len(c.LoadgenCeilingCPUByPipeline) > 0 && !c.CeilingApplies(1) {
+			what = "of its CPU (the calibrated ceiling was the pair's, not the load generator's, so it was not applied)"
 		}
 		cav = append(cav, bold("Saturation:")+" no row was flagged: the load generator stayed under 90 % "+what+" everywhere.")
 	} else {
@@ -507,3 +504,95 @@ func sentence(s string) string {
 	}
 	return s + "."
 }
+
+// ceilingText says what calibration measured at each pipeline depth and
+// whether that rps was applied as the load generator's ceiling (only where
+// its own CPU showed it to be the bottleneck: results.CeilingApplies).
+func ceilingText(c results.Calibration) string {
+	if c.LoadgenCeilingRPS <= 0 {
+		if c.LoadgenCeilingRef != "" {
+			return c.LoadgenCeilingRef
+		}
+		return "not measured"
+	}
+	ref := ""
+	if c.LoadgenCeilingRef != "" {
+		ref = " (" + c.LoadgenCeilingRef + ")"
+	}
+	if len(c.LoadgenCeilingCPUByPipeline) == 0 {
+		return num(c.LoadgenCeilingRPS) + " rps" + ref + "; the calibration did not record the load generator's CPU, so it may be the pair's ceiling"
+	}
+	var depths []string
+	for d := range c.LoadgenCeilingByPipeline {
+		depths = append(depths, d)
+	}
+	sort.Slice(depths, func(i, j int) bool { return atoi(depths[i]) < atoi(depths[j]) })
+	var parts []string
+	for _, d := range depths {
+		what := "the pair's ceiling (the load generator was not the busy side), not applied: saturation there is judged by the load generator's CPU alone"
+		if c.CeilingApplies(atoi(d)) {
+			what = "the load generator's own ceiling (it was the busy side), applied: a row at 90 % of it is flagged saturated"
+		}
+		parts = append(parts, fmt.Sprintf("%s rps at pipeline %s, load generator CPU %s %%, server CPU %s %%: %s",
+			num(c.LoadgenCeilingByPipeline[d]), d, num(100*c.LoadgenCeilingCPUByPipeline[d]), num(100*c.LoadgenCeilingServerCPUByPipeline[d]), what))
+	}
+	return strings.Join(parts, "; ") + ref
+}
+
+// loadEngineText names the load engine and its I/O backend over the rows:
+// "fast, io_uring on every row", or the rows per backend.
+func loadEngineText(f *results.File) string {
+	count := map[string]int{}
+	var order []string
+	rows := 0
+	engineName := ""
+	for _, s := range f.Scenarios {
+		for _, row := range s.Rows {
+			if len(row.Reps) == 0 || row.LoadModel == "idle" || row.LoadModel == "outbound" {
+				continue
+			}
+			rows++
+			b := row.Loadgen.IOBackend
+			if b == "" {
+				b = "backend not recorded"
+			}
+			if count[b] == 0 {
+				order = append(order, b)
+			}
+			count[b]++
+			if engineName == "" {
+				engineName = engineOf(row)
+			}
+		}
+	}
+	if engineName == "" {
+		engineName = "fast"
+	}
+	if rows == 0 {
+		return engineName
+	}
+	if len(order) == 1 && order[0] == "backend not recorded" {
+		return engineName + " (its I/O backend was not recorded)"
+	}
+	if len(order) == 1 {
+		return fmt.Sprintf("%s, %s on every row", engineName, order[0])
+	}
+	var parts []string
+	for _, b := range order {
+		parts = append(parts, fmt.Sprintf("%s on %s", b, plural(count[b], "row")))
+	}
+	return engineName + ", " + strings.Join(parts, ", ")
+}
+
+// engineOf reads the engine's name from a row's first repetition.
+func engineOf(row results.Row) string {
+	var e struct {
+		Engine string `json:"engine"`
+	}
+	if len(row.Reps) > 0 && json.Unmarshal(row.Reps[0].Engine, &e) == nil {
+		return e.Engine
+	}
+	return ""
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }

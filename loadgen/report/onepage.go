@@ -144,8 +144,42 @@ func (r *renderer) onePage() {
 		rows = append(rows, []string{fmt.Sprint(v.Claim.N), shortClaim(v.Claim), tw, real, bold(mark(v.Outcome)), soWhat(v)})
 	}
 	r.table([]string{"#", "the seed says", "deciding figures: twin", "real stack", "verdict", "so what"}, rows)
+	r.p(r.loadgenLine())
 	r.p(r.choosing()...)
 	r.p("Terms are defined in the [glossary](#glossary); the sizing rules with this run's numbers are in [What should I pick](#what-should-i-pick).")
+}
+
+// loadgenLine is one paragraph on the load generator: its ceiling (or why
+// the calibration's rps is not its own), and which rows were flagged
+// saturated and why.
+func (r *renderer) loadgenLine() string {
+	c := r.f.Calibration
+	var s string
+	switch {
+	case c.LoadgenCeilingRPS <= 0:
+		s = "The load generator's ceiling was not calibrated, so a row counts as saturated only when the load generator's own CPU reached 90 %."
+	case len(c.LoadgenCeilingCPUByPipeline) == 0:
+		s = fmt.Sprintf("The load generator's ceiling: %s rps at c=64 against the stripped responder (its own CPU was not recorded, so this may be what the pair of them could do).", num(c.LoadgenCeilingRPS))
+	case c.CeilingApplies(1):
+		s = fmt.Sprintf("The load generator's ceiling is %s rps at c=64: in calibration it was the busy side (%s %% of its core), so a row at 90 %% of that is flagged saturated.",
+			num(c.LoadgenCeilingRPS), num(100*c.LoadgenCeilingCPUByPipeline["1"]))
+	default:
+		s = fmt.Sprintf("Calibration reached %s rps at c=64 with the load generator at %s %% of its core and the server at %s %%: that is what the pair could do, not the load generator's ceiling, so rows are judged saturated by the load generator's own CPU (90 %% of its core).",
+			num(c.LoadgenCeilingRPS), num(100*c.LoadgenCeilingCPUByPipeline["1"]), num(100*c.LoadgenCeilingServerCPUByPipeline["1"]))
+	}
+	var sat []string
+	for _, sc := range r.f.Scenarios {
+		for _, row := range sc.Rows {
+			if row.Saturated {
+				sat = append(sat, fmt.Sprintf("%s %s %s (%s)", sc.Name, row.Config, row.Point.Label, row.SaturationReason))
+			}
+		}
+	}
+	if len(sat) == 0 {
+		return s + " No row was saturated: the server, not the load generator, set every row's pace."
+	}
+	return s + fmt.Sprintf(" %s saturated, where the load generator may have set the pace and the figure is a floor for the server: %s.",
+		plural(len(sat), "row"), strings.Join(sat, "; "))
 }
 
 // windowText: "2 s each" from the options.
@@ -203,7 +237,7 @@ var glossary = []struct{ term, def string }{
 	{"held per request", "slots ÷ rps: how long each slot stayed busy per request; about the sum of the waits means one wait at a time (sync), about the largest means they overlapped (async)"},
 	{"window", "the seconds of load a repetition measures, after its warm-up; a repetition is one such window, and a point repeats it to get an interval"},
 	{"first repetition", "threads and memory are read from each point's first repetition: a Go process keeps the threads and heap it grew, so later repetitions start from the points before them"},
-	{"flags", "why a row cannot decide a verdict: errors (error rate over 0.1 %), window-too-short (L ÷ c under 0.9), saturated (the load generator may have been the limit)"},
+	{"flags", "why a row cannot decide a verdict: errors (error rate over 0.1 %), window-too-short (L ÷ c under 0.9 because the window was short for the latency), reconnecting, connects-refused or loadgen-turnaround (L ÷ c under 0.9 for that named reason instead), saturated (the load generator may have been the limit)"},
 	{"ceiling", "the most /plaintext rps the load generator drove on this machine against a stripped responder; rows near it may measure the load generator, not the server"},
 	{"canary", "a slow probe (/plaintext, 50 a second, open loop) on its own connections while the scenario's load runs: what a bystander request feels"},
 	{"saturated", "the load generator, not the server, may have been the limit: it used ≥ 90 % of its CPU or of its calibrated ceiling"},

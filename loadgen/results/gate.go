@@ -1,6 +1,7 @@
 package results
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -18,6 +19,22 @@ const (
 	FlagErrors    = "errors"           // error rate above ErrorRateMax
 	FlagWindow    = "window-too-short" // closed loop with L ÷ c below WindowLOverCMin
 	FlagSaturated = "saturated"        // the load generator may have been the limit
+	// L < 0.9 c for a reason other than the window (LowLCause): the flag
+	// names the cause, and the row is gated all the same.
+	FlagRefused    = "connects-refused"   // connection attempts failed: the server refused or dropped them
+	FlagReconnects = "reconnecting"       // the server closed connections and the load generator was reconnecting
+	FlagTurnaround = "loadgen-turnaround" // the load generator's CPU was busy: its turnaround, not the server, held requests back
+)
+
+// Thresholds for naming the cause of L < 0.9 c.
+const (
+	// ReconnectShareMin: reconnects in the window of at least this share
+	// of c (median over repetitions). A reconnecting connection carries no
+	// request, so L falls short of c however long the window.
+	ReconnectShareMin = 0.10
+	// TurnaroundCPU: the load generator's CPU share (of its cores) at which
+	// its own turnaround, not the window, explains L < 0.9 c.
+	TurnaroundCPU = 0.90
 )
 
 const (
@@ -31,6 +48,42 @@ const (
 	// for this latency.
 	WindowLOverCMin = 0.9
 )
+
+// engineConns is the part of a repetition's engine result that names
+// why connections were not carrying requests.
+type engineConns struct {
+	Connects      int64 `json:"connects"`
+	ConnectErrors int64 `json:"connect_errors"`
+}
+
+// LowLCause says why repetitions at offered concurrency c measured L < 0.9 c:
+// the flag (FlagRefused, FlagReconnects, FlagTurnaround, else FlagWindow)
+// and a sentence with the figures. It reads the engine results (connects
+// and failed connects in the window) and the load generator's CPU; a
+// repetition without an engine result can only be judged by its window.
+// The suite lengthens a window only where the cause is FlagWindow.
+func LowLCause(reps []Rep, c int) (flag, why string) {
+	var connects, refused, cpu []float64
+	for _, rp := range reps {
+		var e engineConns
+		if len(rp.Engine) > 0 && json.Unmarshal(rp.Engine, &e) == nil {
+			connects = append(connects, float64(e.Connects))
+			refused = append(refused, float64(e.ConnectErrors))
+		}
+		if rp.Idle == nil && rp.LoadgenCPU > 0 {
+			cpu = append(cpu, rp.LoadgenCPU)
+		}
+	}
+	switch {
+	case len(refused) > 0 && Of(refused).Max > 0:
+		return FlagRefused, fmt.Sprintf("connection attempts failed (up to %.0f per window): the server refused or dropped connections, so some of the c = %d were not carrying requests", Of(refused).Max, c)
+	case len(connects) > 0 && c > 0 && Of(connects).Median >= ReconnectShareMin*float64(c):
+		return FlagReconnects, fmt.Sprintf("connections were reconnecting (median %.0f connects per window for c = %d): the server closed keep-alive connections, and a connection that is reconnecting carries no request, whatever the window", Of(connects).Median, c)
+	case len(cpu) > 0 && Of(cpu).Max >= TurnaroundCPU:
+		return FlagTurnaround, fmt.Sprintf("the load generator's CPU reached %s of its cores: its turnaround between an answer and the next request, not the window, kept requests out of the server", pct(Of(cpu).Max))
+	}
+	return FlagWindow, "window too short for this latency"
+}
 
 // OfferedConcurrency is c for a closed-loop row: connections × pipeline
 // depth (0 for idle and open-loop rows).
@@ -87,8 +140,9 @@ func (r *Row) Gate() string {
 		why = append(why, fmt.Sprintf("%s errors", pct(share)))
 	}
 	if l := r.LOverCStat(); l != nil && l.Median < WindowLOverCMin {
-		why = append(why, fmt.Sprintf("window too short for this latency (L = rps × mean latency = %s, %.2f of c = %d)",
-			strconv.FormatFloat(r.Concurrency.Median, 'f', 1, 64), l.Median, r.OfferedConcurrency()))
+		_, cause := LowLCause(r.Reps, r.OfferedConcurrency())
+		why = append(why, fmt.Sprintf("%s (L = rps × mean latency = %s, %.2f of c = %d)",
+			cause, strconv.FormatFloat(r.Concurrency.Median, 'f', 1, 64), l.Median, r.OfferedConcurrency()))
 	}
 	return strings.Join(why, "; ")
 }
@@ -102,7 +156,8 @@ func (r *Row) Judge() {
 		r.Flags = append(r.Flags, FlagErrors)
 	}
 	if r.LOverC != nil && r.LOverC.Median < WindowLOverCMin {
-		r.Flags = append(r.Flags, FlagWindow)
+		flag, _ := LowLCause(r.Reps, r.OfferedConcurrency())
+		r.Flags = append(r.Flags, flag)
 	}
 	if r.Saturated {
 		r.Flags = append(r.Flags, FlagSaturated)

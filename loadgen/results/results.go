@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 
 	"github.com/serverlab/lab/loadgen/catalog"
 )
@@ -71,16 +72,41 @@ type Options struct {
 type Calibration struct {
 	// LoadgenCeilingRPS is the most /plaintext requests per second the load
 	// generator drove at c=64 against the stripped reference responder on
-	// the server CPUs: rows at ≥ 90 % of it are flagged as loadgen-bound.
+	// the server CPUs. Rows at ≥ 90 % of it are flagged as loadgen-bound
+	// only where CeilingApplies (the load generator was the busy side).
 	LoadgenCeilingRPS float64 `json:"loadgen_ceiling_rps"`
 	LoadgenCeilingRef string  `json:"loadgen_ceiling_ref"` // what was measured, or why not
 	// LoadgenCeilingByPipeline: the ceiling at each pipeline depth the
 	// catalog uses ("1", "16"); LoadgenCeilingRPS is the depth-1 value.
 	LoadgenCeilingByPipeline map[string]float64 `json:"loadgen_ceiling_by_pipeline,omitempty"`
+	// The calibration is a closed loop bounded by both sides, so its rps is
+	// the pair's ceiling unless the load generator was the busy side.
+	// LoadgenCeilingCPUByPipeline is the load generator's own CPU during it
+	// (getrusage ÷ wall ÷ its GOMAXPROCS: 1.0 = its cores busy) and
+	// LoadgenCeilingServerCPUByPipeline the stripped responder's (cores
+	// busy, from /proc). A ceiling is applied to rows (saturation) only
+	// where CeilingApplies says the load generator was the bottleneck.
+	LoadgenCeilingCPUByPipeline       map[string]float64 `json:"loadgen_ceiling_cpu_by_pipeline,omitempty"`
+	LoadgenCeilingServerCPUByPipeline map[string]float64 `json:"loadgen_ceiling_server_cpu_by_pipeline,omitempty"`
 	// CPUMsPerRequest is the measured time of one /cpu?work=CPUWork digest
 	// on this machine, for the cpu scenario's Little bound.
 	CPUMsPerRequest float64 `json:"cpu_ms_per_request"`
 	CPUWork         int     `json:"cpu_work"`
+}
+
+// CeilingBoundCPU: the calibration's load generator must use at least this
+// share of its cores for its rps to count as the load generator's own
+// ceiling (the same 90 % as the suite's CPU saturation rule).
+const CeilingBoundCPU = 0.90
+
+// CeilingApplies reports whether the calibration at pipeline depth showed
+// the load generator as the bottleneck (its CPU ≥ CeilingBoundCPU), so that
+// its rps is the load generator's ceiling rather than the pair's. A file
+// without the CPU (written before it was recorded) says false: nothing
+// showed the load generator to be the limit.
+func (c Calibration) CeilingApplies(depth int) bool {
+	cpu, ok := c.LoadgenCeilingCPUByPipeline[strconv.Itoa(max(depth, 1))]
+	return ok && cpu >= CeilingBoundCPU
 }
 
 // Scenario is one catalog scenario's measurements.
@@ -237,6 +263,10 @@ type LoadgenUse struct {
 	// window, canary included) per request, in µs; beside the server's
 	// server.cpu_us_per_request it says which side paid more per request.
 	CPUUsPerRequest Stat `json:"cpu_us_per_request"`
+	// IOBackend is the engine's I/O backend on this row's repetitions
+	// ("epoll", "io_uring"; several joined with "+" if they differed; ""
+	// where the engine did not say).
+	IOBackend string `json:"io_backend,omitempty"`
 }
 
 // Rep is one repetition, raw. Engine is the load engine's full result.
@@ -252,19 +282,22 @@ type Rep struct {
 	Unfinished int64   `json:"unfinished"`
 	// LoadgenCPUUsPerReq: the load generator's CPU µs per request in this
 	// repetition (0 when unknown).
-	LoadgenCPUUsPerReq float64          `json:"loadgen_cpu_us_per_request,omitempty"`
-	ErrorsBy           map[string]int64 `json:"errors_by_class,omitempty"`
-	Status             map[string]int64 `json:"status,omitempty"`
-	P50Ms              float64          `json:"p50_ms"`
-	P90Ms              float64          `json:"p90_ms"`
-	P99Ms              float64          `json:"p99_ms"`
-	MaxMs              float64          `json:"max_ms"`
-	MeanMs             float64          `json:"mean_ms"`
-	Server             ServerSample     `json:"server"`
-	LoadgenCPU         float64          `json:"loadgen_cpu_util"`
-	Canary             json.RawMessage  `json:"canary,omitempty"` // the canary's engine result
-	Idle               *IdleRep         `json:"idle,omitempty"`
-	Engine             json.RawMessage  `json:"engine,omitempty"` // the load's engine result
+	LoadgenCPUUsPerReq float64 `json:"loadgen_cpu_us_per_request,omitempty"`
+	// IOBackend: the load engine's I/O backend in this repetition (its
+	// Result.IOBackend); "" when the engine did not report one.
+	IOBackend  string           `json:"io_backend,omitempty"`
+	ErrorsBy   map[string]int64 `json:"errors_by_class,omitempty"`
+	Status     map[string]int64 `json:"status,omitempty"`
+	P50Ms      float64          `json:"p50_ms"`
+	P90Ms      float64          `json:"p90_ms"`
+	P99Ms      float64          `json:"p99_ms"`
+	MaxMs      float64          `json:"max_ms"`
+	MeanMs     float64          `json:"mean_ms"`
+	Server     ServerSample     `json:"server"`
+	LoadgenCPU float64          `json:"loadgen_cpu_util"`
+	Canary     json.RawMessage  `json:"canary,omitempty"` // the canary's engine result
+	Idle       *IdleRep         `json:"idle,omitempty"`
+	Engine     json.RawMessage  `json:"engine,omitempty"` // the load's engine result
 	// Replicas: a distributed run (loadgen/swarm, owner H) lists each load
 	// generator's own share; the counts above are their exact sums and the
 	// percentiles come from their merged histogram. Absent for a local run.

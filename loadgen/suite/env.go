@@ -108,20 +108,38 @@ func (r *runner) calibrate(ctx context.Context) {
 	// compared with what the load generator can do pipelined.
 	r.ceiling = map[int]float64{}
 	c.LoadgenCeilingByPipeline = map[string]float64{}
+	c.LoadgenCeilingCPUByPipeline = map[string]float64{}
+	c.LoadgenCeilingServerCPUByPipeline = map[string]float64{}
 	var parts []string
 	for _, depth := range pipelineDepths() {
+		// Both sides' CPU: the closed loop is bounded by whichever is busy,
+		// and only a busy load generator makes the rps its own ceiling.
+		sm := srv.Sample(ctx, 0)
+		cpu0, t0 := selfCPU(), time.Now()
 		res, err := engine.Run(ctx, engine.Config{URL: srv.BaseURL + "/plaintext", Conns: 64, Pipeline: depth, Duration: r.calibrationWindow()}, nil)
+		lg := (selfCPU() - cpu0).Seconds() / time.Since(t0).Seconds() / float64(runtime.GOMAXPROCS(0))
+		su := sm.Finish(ctx)
 		if err != nil {
 			c.LoadgenCeilingRef = "not measured: " + err.Error()
 			return
 		}
-		r.ceiling[depth] = res.RPS
-		c.LoadgenCeilingByPipeline[strconv.Itoa(depth)] = res.RPS
-		parts = append(parts, fmt.Sprintf("%s rps at pipeline depth %d", thousands(res.RPS), depth))
+		d := strconv.Itoa(depth)
+		c.LoadgenCeilingByPipeline[d] = res.RPS
+		c.LoadgenCeilingCPUByPipeline[d] = lg
+		if su.WallS > 0 {
+			c.LoadgenCeilingServerCPUByPipeline[d] = (su.CPUUserS + su.CPUSysS) / su.WallS
+		}
+		what := "the pair's ceiling, not applied: the load generator was not the bottleneck"
+		if c.CeilingApplies(depth) {
+			r.ceiling[depth] = res.RPS
+			what = "the load generator's ceiling, applied"
+		}
+		parts = append(parts, fmt.Sprintf("%s rps at pipeline depth %d (load generator CPU %.0f %%, server %.0f %%: %s)",
+			thousands(res.RPS), depth, 100*lg, 100*c.LoadgenCeilingServerCPUByPipeline[d], what))
 	}
-	c.LoadgenCeilingRPS = r.ceiling[1]
+	c.LoadgenCeilingRPS = c.LoadgenCeilingByPipeline["1"]
 	c.LoadgenCeilingRef = fmt.Sprintf("fast engine, c=64, /plaintext on the stripped reference responder (server CPUs %s, load CPUs %s)", r.o.ServerCPUs, r.o.LoadCPUs)
-	r.logf("calibration: the load generator's ceiling is %s; one /cpu?work=%d costs %.3f ms", strings.Join(parts, ", "), catalog.CPUWork, c.CPUMsPerRequest)
+	r.logf("calibration: %s; one /cpu?work=%d costs %.3f ms", strings.Join(parts, ", "), catalog.CPUWork, c.CPUMsPerRequest)
 }
 
 // calibrationWindow is the ceiling measurement's window: the base window,

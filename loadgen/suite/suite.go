@@ -129,6 +129,9 @@ type runner struct {
 	// the planned one was too short for its latency (key: scenario, config,
 	// label).
 	windows map[string]Window
+	// lengthened counts, per row (same key), how often its window was
+	// lengthened (at most maxLengthenings).
+	lengthened map[string]int
 
 	// failures are what went wrong without stopping the run (a dead
 	// target, a skipped scenario, a failed repetition): Run reports them as
@@ -161,7 +164,7 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		}
 	}
 	nofile, _ := limits.RaiseNofile()
-	r := &runner{o: o, started: time.Now(), root: repoRoot(o.BinDir), windows: map[string]Window{}}
+	r := &runner{o: o, started: time.Now(), root: repoRoot(o.BinDir), windows: map[string]Window{}, lengthened: map[string]int{}}
 	r.file = &results.File{
 		Schema:      results.SchemaVersion,
 		Environment: collectEnv(o, nofile),
@@ -636,10 +639,13 @@ var errPrevented = errors.New("prevented")
 // results file and the report still hold everything that was measured.
 var ErrIncomplete = errors.New("suite finished with failures")
 
-// measureRow runs one repetition of a row with its window. When the first
-// repetition of a closed-loop row shows the window too short for the
-// latency (L < 0.9 c), it lengthens the row's window from the measured
-// throughput and measures that repetition again, once.
+// measureRow runs one repetition of a row with its window. When a
+// closed-loop repetition shows L < 0.9 c and the cause is the window
+// (results.LowLCause: not reconnects, refused connects or the load
+// generator's turnaround), it lengthens the row's window from what it
+// measured and measures that repetition again, up to maxLengthenings times
+// per row, within maxWindow and the run's budget. A cause other than the
+// window is left to the gate, which names it; no window would cure it.
 func (r *runner) measureRow(ctx context.Context, sc catalog.Scenario, srv *server, p catalog.Point, row *results.Row) (results.Rep, Window, error) {
 	key := sc.Name + "\x00" + srv.cfg.Name + "\x00" + p.Label
 	w, ok := r.windows[key]
@@ -647,30 +653,37 @@ func (r *runner) measureRow(ctx context.Context, sc catalog.Scenario, srv *serve
 		w = r.windowFor(sc, srv.cfg, p)
 	}
 	rp, err := r.measure(ctx, sc, srv, p, w)
-	if err != nil || sc.Kind != catalog.KindLoad || len(row.Reps) > 0 || ok {
-		return rp, w, err
-	}
-	c := float64(p.Conns * max(p.Pipeline, 1))
-	if l := rp.RPS * rp.MeanMs / 1000; c > 0 && l < results.WindowLOverCMin*c {
-		longer, fits := r.lengthen(w, c, rp.RPS)
-		if longer.Measure <= w.Measure && w.Measure < maxWindow {
-			// The latency fits the window, so the ramp did not: give the
-			// connections a longer warm-up and the window twice its length.
-			longer = Window{Warmup: min(2*w.Warmup+time.Second, maxWarmup), Measure: min(2*w.Measure, maxWindow)}
-			fits = true
+	c := p.Conns * max(p.Pipeline, 1)
+	for err == nil && sc.Kind == catalog.KindLoad && c > 0 && ctx.Err() == nil {
+		l := rp.RPS * rp.MeanMs / 1000
+		if l >= results.WindowLOverCMin*float64(c) {
+			break
 		}
+		if flag, _ := results.LowLCause([]results.Rep{rp}, c); flag != results.FlagWindow {
+			break // the gate names the cause; a longer window would not help
+		}
+		if r.lengthened[key] >= maxLengthenings {
+			addNote(row, fmt.Sprintf("window lengthened %d times, the most allowed; L = %.0f of c = %d at %s", maxLengthenings, l, c, w.Measure))
+			break
+		}
+		longer := r.lengthen(w, float64(c), rp.RPS, l/float64(c))
+		if longer.Measure <= w.Measure {
+			addNote(row, fmt.Sprintf("window %s is the longest allowed (cap %s); L = %.0f of c = %d", w.Measure, maxWindow, l, c))
+			break
+		}
+		if !r.o.Quick && !r.plan.affords(time.Since(r.started), longer) {
+			addNote(row, fmt.Sprintf("window not lengthened past %s: the run's %s budget was spent; L = %.0f of c = %d", w.Measure, r.o.Budget, l, c))
+			break
+		}
+		r.lengthened[key]++
 		r.windows[key] = longer
-		if !fits || longer.Measure <= w.Measure {
-			addNote(row, fmt.Sprintf("window %s is the longest the budget allows; L = %.0f of c = %.0f", longer.Measure, l, c))
-			return rp, w, nil
-		}
-		addNote(row, fmt.Sprintf("window lengthened from %s to %s: the first repetition's L = %.0f was under 0.9 c = %.0f (latency ≈ %s); it was measured again",
-			w.Measure, longer.Measure, l, c, (time.Duration(c/math.Max(rp.RPS, 1e-9)*1e9)).Round(time.Millisecond)))
+		addNote(row, fmt.Sprintf("window lengthened from %s to %s: a repetition's L = %.0f was under 0.9 c = %.0f (latency ≈ %s); it was measured again",
+			w.Measure.Round(time.Millisecond), longer.Measure.Round(time.Millisecond), l, 0.9*float64(c), (time.Duration(float64(c)/math.Max(rp.RPS, 1e-9)*1e9)).Round(time.Millisecond)))
 		r.plan.spent(sc.Name, w)
-		rp, err = r.measure(ctx, sc, srv, p, longer)
-		return rp, longer, err
+		w = longer
+		rp, err = r.measure(ctx, sc, srv, p, w)
 	}
-	return rp, w, nil
+	return rp, w, err
 }
 
 // measure runs one repetition of one (config, point) with window w.
@@ -759,7 +772,21 @@ func repOf(res *engine.Result) results.Rep {
 	slim := *res
 	slim.Histogram = nil
 	rp.Engine, _ = json.Marshal(&slim)
+	rp.IOBackend = ioBackend(rp.Engine)
 	return rp
+}
+
+// ioBackend reads the engine's I/O backend (engine.Result's "io_backend")
+// from its JSON: read by name, so that a build whose engine does not report
+// one yet leaves it "" instead of failing to compile.
+func ioBackend(engineJSON []byte) string {
+	var e struct {
+		IOBackend string `json:"io_backend"`
+	}
+	if json.Unmarshal(engineJSON, &e) != nil {
+		return ""
+	}
+	return e.IOBackend
 }
 
 // measureIdle holds p.Idle connections, primed with one request each, and

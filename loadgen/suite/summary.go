@@ -11,7 +11,9 @@ import (
 )
 
 // Saturation thresholds: a row is flagged when the load generator used at
-// least this share of its cores, or reached this share of its ceiling.
+// least this share of its cores, or reached this share of its ceiling
+// (only at a pipeline depth whose calibration showed the load generator,
+// not the reference responder, as the busy side).
 const (
 	saturatedCPU     = 0.90
 	saturatedCeiling = 0.90
@@ -90,7 +92,11 @@ func (r *runner) summarise(row *results.Row) {
 	var cp50, cp99, cmax, cerr, cun []float64
 	var held, rssPerConn, thrHeld, pp50, pp99, openS []float64
 	samples := 0
+	var backends []string
 	for _, rp := range row.Reps {
+		if rp.IOBackend != "" && !containsStr(backends, rp.IOBackend) {
+			backends = append(backends, rp.IOBackend)
+		}
 		rps = append(rps, rp.RPS)
 		p50 = append(p50, rp.P50Ms)
 		p90 = append(p90, rp.P90Ms)
@@ -171,13 +177,16 @@ func (r *runner) summarise(row *results.Row) {
 		row.Idle = &results.Idle{Wanted: row.Point.Idle, Held: results.Of(held), RSSPerConnBytes: results.Of(rssPerConn),
 			ThreadsHeld: results.Of(thrHeld), ProbeP50Ms: results.Of(pp50), ProbeP99Ms: results.Of(pp99), OpenS: results.Of(openS)}
 	}
-	row.Loadgen = results.LoadgenUse{CPUUtil: results.Of(lg), Cores: len(parseCPUList(r.o.LoadCPUs)), CPUUsPerRequest: results.Of(lgUs)}
+	row.Loadgen = results.LoadgenUse{CPUUtil: results.Of(lg), Cores: len(parseCPUList(r.o.LoadCPUs)), CPUUsPerRequest: results.Of(lgUs),
+		IOBackend: strings.Join(backends, "+")}
 	var why []string
 	if row.Loadgen.CPUUtil.N > 0 && row.Loadgen.CPUUtil.Max >= saturatedCPU {
 		why = append(why, fmt.Sprintf("load generator CPU at %.0f%% of its cores", 100*row.Loadgen.CPUUtil.Max))
 	}
 	if ceil := r.ceiling[max(row.Point.Pipeline, 1)]; ceil > 0 && row.RPS.N > 0 && row.RPS.Max >= saturatedCeiling*ceil {
-		why = append(why, fmt.Sprintf("%.0f rps is %.0f%% of the load generator's measured ceiling (%.0f rps at pipeline %d)",
+		// r.ceiling holds only the depths whose calibration showed the load
+		// generator as the bottleneck (results.Calibration.CeilingApplies).
+		why = append(why, fmt.Sprintf("%.0f rps is %.0f%% of the load generator's measured ceiling (%.0f rps at pipeline %d, where calibration showed it the bottleneck)",
 			row.RPS.Max, 100*row.RPS.Max/ceil, ceil, max(row.Point.Pipeline, 1)))
 	}
 	row.Saturated = len(why) > 0

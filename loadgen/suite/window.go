@@ -21,6 +21,13 @@ const (
 	// maxWindow caps one measurement's window; a point whose latency
 	// needs more is flagged by the gate instead (L < 0.9 c).
 	maxWindow = 25 * time.Second
+	// maxLengthenings caps how often one row's window is lengthened (each
+	// time its repetition is measured again); lengthenTarget is the
+	// shortfall of L ÷ c a lengthened window aims at (L ≈ 0.95 c, a margin
+	// over the gate's 0.9), and lengthenMinGrowth the least it grows by.
+	maxLengthenings   = 3
+	lengthenTarget    = 0.05
+	lengthenMinGrowth = 1.5
 	// maxWarmup caps the warm-up (at least the expected latency).
 	maxWarmup = 8 * time.Second
 	// maxHeadlineWindow: a headline row whose window is longer than this
@@ -94,19 +101,27 @@ func (r *runner) windowFor(sc catalog.Scenario, cfg catalog.Config, p catalog.Po
 	return w
 }
 
-// lengthen returns the window for a row whose measured throughput rps at
-// concurrency c showed the latency c ÷ rps, and whether it fits maxWindow.
-func (r *runner) lengthen(w Window, c, rps float64) (Window, bool) {
-	if rps <= 0 {
-		return Window{Warmup: maxWarmup, Measure: maxWindow}, false
-	}
-	t := time.Duration(c / rps * float64(time.Second))
-	want := windowFactor * t
-	out := Window{Warmup: max(w.Warmup, min(t, maxWarmup)), Measure: min(max(want, w.Measure), maxWindow)}
+// lengthen returns a longer window for a row whose repetition with
+// window w measured throughput rps and L ÷ c = lc at concurrency c. In a
+// closed loop whose latency T barely varies the connections run in step,
+// each completes whole cycles, and the requests in flight at the end count
+// as lower bounds, so L ÷ c ≈ 1 − a·T/W for a window W; the measured
+// shortfall 1 − lc gives a, and the window that brings the shortfall to
+// lengthenTarget is W·(1 − lc)/lengthenTarget. It grows by at least
+// lengthenMinGrowth and at least to windowFactor·T, and never past maxWindow
+// (or the -quick cap); a result no longer than w means it cannot grow.
+func (r *runner) lengthen(w Window, c, rps, lc float64) Window {
+	limit := maxWindow
 	if r.o.Quick {
-		out.Measure = min(out.Measure, 2*time.Second)
+		limit = 2 * time.Second
 	}
-	return out, want <= out.Measure
+	t := maxWindow
+	if rps > 0 {
+		t = time.Duration(c / rps * float64(time.Second))
+	}
+	want := time.Duration(float64(w.Measure) * max((1-lc)/lengthenTarget, lengthenMinGrowth))
+	want = max(want, windowFactor*t)
+	return Window{Warmup: max(w.Warmup, min(t, maxWarmup)), Measure: min(want, limit)}
 }
 
 // plan is the run's schedule: every measurement with its window, the

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/serverlab/lab/loadgen/results"
@@ -49,8 +50,10 @@ func init() {
 // Bottleneck names what limited a row that fell short of its Little bound.
 func Bottleneck(f *results.File, r *results.Row) string {
 	ceiling := 0.0
-	if f != nil {
-		ceiling = f.Calibration.LoadgenCeilingRPS
+	// Only a ceiling at which calibration showed the load generator busy
+	// is its own; otherwise the calibration measured the pair.
+	if f != nil && f.Calibration.CeilingApplies(max(r.Point.Pipeline, 1)) {
+		ceiling = f.Calibration.LoadgenCeilingByPipeline[strconv.Itoa(max(r.Point.Pipeline, 1))]
 	}
 	cfg := config(r)
 	cores := float64(cfg.Parallelism)

@@ -389,6 +389,12 @@ func TestClaim8OneLoopThousands(t *testing.T) {
 	expect(t, "short but loadgen-bound", el(0.4, 0.1, 7, true), 8, Partly)
 	ceiling := el(0.97, 0.56, 7, false)
 	ceiling.Calibration.LoadgenCeilingRPS = 91600
+	ceiling.Calibration.LoadgenCeilingByPipeline = map[string]float64{"1": 91600}
+	// A ceiling where calibration did not show the load generator busy is
+	// the pair's: it names no bottleneck.
+	ceiling.Calibration.LoadgenCeilingCPUByPipeline = map[string]float64{"1": 0.6}
+	expect(t, "pair's ceiling, not the load generator's", ceiling, 8, Partly)
+	ceiling.Calibration.LoadgenCeilingCPUByPipeline = map[string]float64{"1": 0.97}
 	v := expect(t, "bound above the load generator's ceiling", ceiling, 8, Inconclusive)
 	if !strings.Contains(v.Reason, "ceiling") {
 		t.Errorf("reason does not name the bottleneck: %s", v.Reason)
