@@ -663,21 +663,21 @@ func (r *runner) measureRow(ctx context.Context, sc catalog.Scenario, srv *serve
 			break // the gate names the cause; a longer window would not help
 		}
 		if r.lengthened[key] >= maxLengthenings {
-			addNote(row, fmt.Sprintf("window lengthened %d times, the most allowed; L = %.0f of c = %d at %s", maxLengthenings, l, c, w.Measure))
+			addNote(row, fmt.Sprintf("window lengthened %d times, the most allowed; L = %.1f of c = %d at %s", maxLengthenings, l, c, w.Measure))
 			break
 		}
 		longer := r.lengthen(w, float64(c), rp.RPS, l/float64(c))
 		if longer.Measure <= w.Measure {
-			addNote(row, fmt.Sprintf("window %s is the longest allowed (cap %s); L = %.0f of c = %d", w.Measure, maxWindow, l, c))
+			addNote(row, fmt.Sprintf("window %s is the longest allowed (cap %s); L = %.1f of c = %d", w.Measure, maxWindow, l, c))
 			break
 		}
 		if !r.o.Quick && !r.plan.affords(time.Since(r.started), longer) {
-			addNote(row, fmt.Sprintf("window not lengthened past %s: the run's %s budget was spent; L = %.0f of c = %d", w.Measure, r.o.Budget, l, c))
+			addNote(row, fmt.Sprintf("window not lengthened past %s: the run's %s budget was spent; L = %.1f of c = %d", w.Measure, r.o.Budget, l, c))
 			break
 		}
 		r.lengthened[key]++
 		r.windows[key] = longer
-		addNote(row, fmt.Sprintf("window lengthened from %s to %s: a repetition's L = %.0f was under 0.9 c = %.0f (latency ≈ %s); it was measured again",
+		addNote(row, fmt.Sprintf("window lengthened from %s to %s: a repetition's L = %.1f was under 0.9 c = %.1f (latency ≈ %s); it was measured again",
 			w.Measure.Round(time.Millisecond), longer.Measure.Round(time.Millisecond), l, 0.9*float64(c), (time.Duration(float64(c)/math.Max(rp.RPS, 1e-9)*1e9)).Round(time.Millisecond)))
 		r.plan.spent(sc.Name, w)
 		w = longer
