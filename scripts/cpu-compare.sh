@@ -17,8 +17,13 @@
 #   -c LIST        connection counts, comma-separated (default 64,1000)
 #   -p PIPELINE    requests in flight per connection (default 1)
 #   -t PATH        request path (default /plaintext)
-#   -l NAME=BIN    an extra loadgen build to alternate with (before/after
-#                  comparisons), repeatable; its rows are named NAME
+#   -l NAME=CMD    an extra load generator to alternate with, repeatable;
+#                  its rows are named NAME. CMD is a loadgen build (before
+#                  and after comparisons) or anything that takes loadgen's
+#                  "run -url -c -d -pipeline -loops -json" and writes its
+#                  rps and latency_ms.p50 there, with its own arguments
+#                  split on spaces: -l 'uring=bin/ioclient -io uring'
+#                  (benchref/ioclient, the I/O backend experiment)
 #   -h             this help
 #
 # Servers default to eventloop='bin/eventloop -addr {addr}'; {addr} is
@@ -31,7 +36,8 @@
 # Output: one line per run, then per (server, conns) the medians: rps, p50,
 # the load generator's CPU µs per request, the server's CPU µs per request,
 # and loadgen's ratios to wrk (CPU per request: the goal is <= 0.8; p50: the
-# cross-check wants |Δ| <= max(2 %, 50 µs)).
+# cross-check wants |Δ| <= max(2 %, 50 µs)), and the per-round (paired) ratios
+# of CPU per request, which cancel the drift between rounds on a shared VM.
 set -euo pipefail
 rounds=3 dur=5s conns_list=64,1000 pipe=1 path=/plaintext
 SERVER_CPU=${SERVER_CPU:-0} LOAD_CPU=${LOAD_CPU:-1}
@@ -87,7 +93,8 @@ measure() {
   local url="http://$addr$path"
   case $tool in
     wrk) LOAD_CPU=$LOAD_CPU bash "$tmp/run1" "$out" "$WRK" -t1 -c"$conns" -d"$dur" --latency "$url" "${lua[@]}";;
-    *) LOAD_CPU=$LOAD_CPU bash "$tmp/run1" "$out" "${bin[$tool]}" run -url "$url" -c "$conns" -d "$dur" -pipeline "$pipe" -loops 1 -json "$out.json";;
+    *) local cmd; read -ra cmd <<<"${bin[$tool]}"
+       LOAD_CPU=$LOAD_CPU bash "$tmp/run1" "$out" "${cmd[@]}" run -url "$url" -c "$conns" -d "$dur" -pipeline "$pipe" -loops 1 -json "$out.json";;
   esac
 }
 
@@ -168,4 +175,11 @@ for name, conns in keys:
         ok = abs(dp50) <= max(0.02 * b[1], 50)
         print(f"{name:<12} {conns:>6} {tool[:5]+'/wrk':<8} {a[0]/b[0]:>11.3f} {'Δ%+.0fus' % dp50:>9} {a[2]/b[2]:>10.3f} {a[3]/b[3]:>10.3f}   "
               f"cpu/req goal <= 0.8: {'met' if a[2]/b[2] <= 0.8 else 'NOT met'}; p50 within max(2 %, 50 µs): {'yes' if ok else 'no'}")
+        # Paired: each round's ratio (the two ran back to back), which
+        # cancels the drift between rounds that the medians above keep.
+        by = lambda t: {r[3]: float(r[6]) for r in rows if r[0] == name and r[1] == conns and r[2] == t}
+        ta, tb = by(tool), by("wrk")
+        pr = sorted(ta[k] / tb[k] for k in ta if k in tb and tb[k] > 0)
+        if pr:
+            print(f"{'':<12} {'':>6} {'paired':<8} lg_us/req per round {' '.join('%.3f' % x for x in pr)}: median {st.median(pr):.3f} [{pr[0]:.3f}-{pr[-1]:.3f}]")
 EOF

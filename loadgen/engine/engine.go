@@ -230,6 +230,7 @@ func (l *loop) closeFDs() {
 func merge(cfg *Config, t *target, loops []*loop, elapsed time.Duration) *Result {
 	r := &Result{
 		Engine:        Name,
+		IOBackend:     ioBackend,
 		URL:           cfg.URL,
 		Method:        "GET",
 		LoadModel:     t.model,

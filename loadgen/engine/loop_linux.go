@@ -29,6 +29,10 @@ import (
 // TestLoopAllocs). That is fewer syscalls than wrk, which re-arms EPOLLOUT
 // with epoll_ctl before each write.
 
+// ioBackend names this file's I/O path in Result.IOBackend. An io_uring
+// path was prototyped (benchref/ioclient) but is not built into the engine.
+const ioBackend = "epoll"
+
 const (
 	readBufSize  = 256 << 10             // shared by all connections of a loop
 	maxEvents    = 512                   // epoll_wait batch

@@ -82,6 +82,12 @@ type Result struct {
 	Loops     int    `json:"loops"`      // event loops (fast) or workers (hey)
 	GoMaxProc int    `json:"gomaxprocs"` // of the load generator
 
+	// IOBackend is how the fast engine's loops wait and move bytes:
+	// "epoll" (epoll_wait, read(2), write(2); see loop_linux.go). The
+	// suite copies it into every row, so a report says which backend
+	// measured it if another is ever added.
+	IOBackend string `json:"io_backend,omitempty"`
+
 	DurationS float64 `json:"duration_s"` // measured wall time of the load phase
 
 	// Requests counts requests that finished: with a response (any status)
