@@ -46,6 +46,10 @@ Options:
   -engine fast|hey     load engine (default fast)
   -json FILE           also write the result as JSON (atomically)
   -loops N             fast engine event loops (default GOMAXPROCS)
+  -io auto|epoll|io_uring
+                       fast engine I/O (default auto: io_uring for the closed
+                       loop with keep-alive where the kernel allows it, else
+                       epoll); the result's io_backend says which ran
   -cpuprofile FILE     write a pprof CPU profile of the run (go tool pprof)
   -trace FILE          write a Go execution trace of the run (go tool trace)
 
@@ -94,6 +98,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&engName, "engine", engine.Name, "")
 	fs.StringVar(&jsonPath, "json", "", "")
 	fs.IntVar(&cfg.Loops, "loops", 0, "")
+	fs.StringVar(&cfg.IO, "io", engine.IOAuto, "")
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "")
 	var cpuProfile, tracePath string
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "")

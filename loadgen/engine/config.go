@@ -69,6 +69,13 @@ type Config struct {
 	// for every request. It forces Pipeline to 1.
 	DisableKeepAlive bool
 
+	// IO picks the fast engine's I/O backend: IOAuto ("" or "auto", the
+	// default) uses io_uring for the closed loop with keep-alive where the
+	// kernel allows it and epoll otherwise; IOEpoll forces epoll; IOURing
+	// asks for io_uring and fails where it is unavailable or does not apply
+	// (the open loop, DisableKeepAlive). Result.IOBackend says which ran.
+	IO string
+
 	// Loops is the number of event loops (goroutines with their own epoll
 	// set, connections and histograms). 0 means GOMAXPROCS, which the Go
 	// runtime already derives from the CPU affinity mask (taskset), capped
@@ -159,8 +166,16 @@ type target struct {
 	maxConn   int    // cap (closed: == conns)
 	pipe      int    // pipeline depth, >= 1
 	closeEach bool   // DisableKeepAlive: close after every response
+	uring     bool   // the loops use io_uring (Config.IO, decided in Run)
 	timeout   time.Duration
 }
+
+// The values of Config.IO.
+const (
+	IOAuto  = "auto"
+	IOEpoll = "epoll"
+	IOURing = "io_uring"
+)
 
 // Validate reports whether Run would accept c (without contacting the
 // target). The error wraps ErrConfig or ErrTooMany.
@@ -204,6 +219,15 @@ func (c *Config) prepare() (*target, error) {
 	if c.DisableKeepAlive {
 		t.pipe = 1
 		t.closeEach = true
+	}
+	switch c.IO {
+	case "", IOAuto, IOEpoll:
+	case IOURing, "uring":
+		if c.Rate > 0 || c.DisableKeepAlive {
+			return nil, fmt.Errorf("%w: -io io_uring serves the closed loop with keep-alive only; leave -io out (auto) or give -io epoll", ErrConfig)
+		}
+	default:
+		return nil, fmt.Errorf("%w: -io %q: give auto, epoll or io_uring", ErrConfig, c.IO)
 	}
 	if c.Rate > 0 {
 		t.model = OpenLoop

@@ -79,6 +79,9 @@ func Run(ctx context.Context, cfg Config, progress func(Snapshot)) (*Result, err
 	if err := Probe(ctx, t.addr, min(t.timeout, time.Second)); err != nil {
 		return nil, err
 	}
+	if err := t.pickIO(cfg.IO); err != nil {
+		return nil, err
+	}
 
 	nloops := cfg.Loops
 	if nloops <= 0 {
@@ -226,11 +229,47 @@ func (l *loop) closeFDs() {
 	}
 }
 
+// pickIO decides whether the loops use io_uring (Config.IO): auto takes it
+// for the closed loop with keep-alive wherever a ring can be set up here;
+// io_uring asked for explicitly fails with the reason where it cannot be.
+func (t *target) pickIO(io string) error {
+	switch io {
+	case IOURing, "uring":
+		if err := probeURing(); err != nil {
+			return fmt.Errorf("%w: -io io_uring: io_uring is not available here (%v); give -io epoll or leave -io out", ErrConfig, err)
+		}
+		t.uring = true
+	case "", IOAuto:
+		t.uring = t.model != OpenLoop && !t.closeEach && probeURing() == nil
+	}
+	return nil
+}
+
+// backendOf names the loops' I/O backends for Result.IOBackend: "io_uring",
+// "epoll", or both joined with "+" if a loop fell back.
+func backendOf(loops []*loop) string {
+	var u, e bool
+	for _, l := range loops {
+		if l.ur != nil {
+			u = true
+		} else {
+			e = true
+		}
+	}
+	switch {
+	case u && e:
+		return IOEpoll + "+" + IOURing
+	case u:
+		return IOURing
+	}
+	return IOEpoll
+}
+
 // merge combines the loops' statistics into a Result.
 func merge(cfg *Config, t *target, loops []*loop, elapsed time.Duration) *Result {
 	r := &Result{
 		Engine:        Name,
-		IOBackend:     ioBackend,
+		IOBackend:     backendOf(loops),
 		URL:           cfg.URL,
 		Method:        "GET",
 		LoadModel:     t.model,

@@ -121,22 +121,38 @@ func checkClasses(t *testing.T, res *Result, want map[string]int64) {
 	}
 }
 
+// ioBackends lists the I/O backends this machine can test: epoll, and
+// io_uring where the kernel allows it (where it does not, Run's auto mode
+// falls back to epoll).
+func ioBackends(t *testing.T) []string {
+	if err := probeURing(); err != nil {
+		t.Logf("io_uring is not available here (%v): testing epoll only", err)
+		return []string{IOEpoll}
+	}
+	return []string{IOEpoll, IOURing}
+}
+
 func TestClosedLoopCountsExactly(t *testing.T) {
 	url := httpServer(t, hello)
-	for _, pipe := range []int{1, 8} {
-		t.Run("pipeline "+strconv.Itoa(pipe), func(t *testing.T) {
-			res := run(t, Config{URL: url + "/plaintext", Conns: 16, Requests: 3000, Pipeline: pipe})
-			if res.Requests != 3000 || res.Responses != 3000 || res.Status["200"] != 3000 || res.Sent != 3000 {
-				t.Fatalf("requests %d responses %d status %v sent %d, want 3000 each", res.Requests, res.Responses, res.Status, res.Sent)
-			}
-			checkClasses(t, res, nil)
-			if res.Errors != 0 || res.LoadModel != ClosedLoop || res.Latency.P50 == nil || res.LatencyUncorrected != nil {
-				t.Fatalf("unexpected result %+v", res)
-			}
-			if *res.BytesRead == 0 || *res.BytesWritten == 0 || res.Connects != 16 {
-				t.Fatalf("bytes read %d written %d connects %d", *res.BytesRead, *res.BytesWritten, res.Connects)
-			}
-		})
+	for _, be := range ioBackends(t) {
+		for _, pipe := range []int{1, 8} {
+			t.Run(be+" pipeline "+strconv.Itoa(pipe), func(t *testing.T) {
+				res := run(t, Config{URL: url + "/plaintext", Conns: 16, Requests: 3000, Pipeline: pipe, IO: be})
+				if res.IOBackend != be {
+					t.Errorf("io_backend = %q, want %q", res.IOBackend, be)
+				}
+				if res.Requests != 3000 || res.Responses != 3000 || res.Status["200"] != 3000 || res.Sent != 3000 {
+					t.Fatalf("requests %d responses %d status %v sent %d, want 3000 each", res.Requests, res.Responses, res.Status, res.Sent)
+				}
+				checkClasses(t, res, nil)
+				if res.Errors != 0 || res.LoadModel != ClosedLoop || res.Latency.P50 == nil || res.LatencyUncorrected != nil {
+					t.Fatalf("unexpected result %+v", res)
+				}
+				if *res.BytesRead == 0 || *res.BytesWritten == 0 || res.Connects != 16 {
+					t.Fatalf("bytes read %d written %d connects %d", *res.BytesRead, *res.BytesWritten, res.Connects)
+				}
+			})
+		}
 	}
 }
 
@@ -222,57 +238,62 @@ func TestRawResponses(t *testing.T) {
 			serve:   respondEach("", linger0),
 			classes: map[string]int64{ClassReset: n}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			url := rawServer(t, tc.serve)
-			cfg := tc.cfg
-			cfg.URL, cfg.Conns, cfg.Requests, cfg.Timeout = url+"/", 4, n, 5*time.Second
-			res := run(t, cfg)
-			if res.Requests != n {
-				t.Errorf("requests = %d, want %d", res.Requests, n)
+	for _, be := range ioBackends(t) {
+		for _, tc := range tests {
+			if be == IOURing && tc.cfg.DisableKeepAlive {
+				continue // io_uring serves keep-alive only (Config.IO)
 			}
-			var responses, non2xx, ok int64
-			for code, c := range tc.status {
-				if res.Status[code] != c {
-					t.Errorf("status[%s] = %d, want %d (all: %v)", code, res.Status[code], c, res.Status)
+			t.Run(be+" "+tc.name, func(t *testing.T) {
+				url := rawServer(t, tc.serve)
+				cfg := tc.cfg
+				cfg.URL, cfg.Conns, cfg.Requests, cfg.Timeout, cfg.IO = url+"/", 4, n, 5*time.Second, be
+				res := run(t, cfg)
+				if res.Requests != n {
+					t.Errorf("requests = %d, want %d", res.Requests, n)
 				}
-				responses += c
-				if code[0] != '2' {
-					non2xx += c
+				var responses, non2xx, ok int64
+				for code, c := range tc.status {
+					if res.Status[code] != c {
+						t.Errorf("status[%s] = %d, want %d (all: %v)", code, res.Status[code], c, res.Status)
+					}
+					responses += c
+					if code[0] != '2' {
+						non2xx += c
+					}
+					if code[0] == '2' || code[0] == '3' {
+						ok += c
+					}
 				}
-				if code[0] == '2' || code[0] == '3' {
-					ok += c
+				if res.OK != ok || (ok == 0) != (res.RPS == 0) {
+					t.Errorf("ok = %d rps = %.0f, want %d ok answers (rps counts only those)", res.OK, res.RPS, ok)
 				}
-			}
-			if res.OK != ok || (ok == 0) != (res.RPS == 0) {
-				t.Errorf("ok = %d rps = %.0f, want %d ok answers (rps counts only those)", res.OK, res.RPS, ok)
-			}
-			if want := float64(n-ok) / n; math.Abs(res.ErrorRate-want) > 1e-9 {
-				t.Errorf("error_rate = %v, want %v", res.ErrorRate, want)
-			}
-			if res.Responses != responses {
-				t.Errorf("responses = %d, want %d", res.Responses, responses)
-			}
-			checkClasses(t, res, tc.classes)
-			var classErrs int64
-			for _, c := range tc.classes {
-				classErrs += c
-			}
-			if res.Errors != classErrs || res.Non2xx != non2xx {
-				t.Errorf("errors = %d non_2xx = %d, want %d and %d", res.Errors, res.Non2xx, classErrs, non2xx)
-			}
-			// Every finished request is in the latency histogram, failed
-			// ones too (and marked: counted in FailedRecorded).
-			transport := classErrs - res.ErrorsByClass[ClassHTTP4xx] - res.ErrorsByClass[ClassHTTP5xx]
-			if res.Histogram.TotalCount() != res.Requests+res.Unfinished || res.FailedRecorded != transport {
-				t.Errorf("histogram holds %d, want %d requests; failed recorded %d, want %d", res.Histogram.TotalCount(), res.Requests, res.FailedRecorded, transport)
-			}
-			// A connection replaced near the end may find the budget spent
-			// by the others: up to Conns spare connects.
-			if tc.connects > 0 && (res.Connects < tc.connects || res.Connects > tc.connects+int64(cfg.Conns)) {
-				t.Errorf("connects = %d, want %d (+ at most %d)", res.Connects, tc.connects, cfg.Conns)
-			}
-		})
+				if want := float64(n-ok) / n; math.Abs(res.ErrorRate-want) > 1e-9 {
+					t.Errorf("error_rate = %v, want %v", res.ErrorRate, want)
+				}
+				if res.Responses != responses {
+					t.Errorf("responses = %d, want %d", res.Responses, responses)
+				}
+				checkClasses(t, res, tc.classes)
+				var classErrs int64
+				for _, c := range tc.classes {
+					classErrs += c
+				}
+				if res.Errors != classErrs || res.Non2xx != non2xx {
+					t.Errorf("errors = %d non_2xx = %d, want %d and %d", res.Errors, res.Non2xx, classErrs, non2xx)
+				}
+				// Every finished request is in the latency histogram, failed
+				// ones too (and marked: counted in FailedRecorded).
+				transport := classErrs - res.ErrorsByClass[ClassHTTP4xx] - res.ErrorsByClass[ClassHTTP5xx]
+				if res.Histogram.TotalCount() != res.Requests+res.Unfinished || res.FailedRecorded != transport {
+					t.Errorf("histogram holds %d, want %d requests; failed recorded %d, want %d", res.Histogram.TotalCount(), res.Requests, res.FailedRecorded, transport)
+				}
+				// A connection replaced near the end may find the budget spent
+				// by the others: up to Conns spare connects.
+				if tc.connects > 0 && (res.Connects < tc.connects || res.Connects > tc.connects+int64(cfg.Conns)) {
+					t.Errorf("connects = %d, want %d (+ at most %d)", res.Connects, tc.connects, cfg.Conns)
+				}
+			})
+		}
 	}
 }
 
@@ -293,11 +314,13 @@ func TestTimeout(t *testing.T) {
 		readRequest(br)
 		io.Copy(io.Discard, br) // never answer; wait for the client to give up
 	})
-	start := time.Now()
-	res := run(t, Config{URL: url, Conns: 2, Requests: 4, Timeout: 100 * time.Millisecond})
-	checkClasses(t, res, map[string]int64{ClassTimeout: 4})
-	if d := time.Since(start); d > 3*time.Second {
-		t.Fatalf("took %v", d)
+	for _, be := range ioBackends(t) {
+		start := time.Now()
+		res := run(t, Config{URL: url, Conns: 2, Requests: 4, Timeout: 100 * time.Millisecond, IO: be})
+		checkClasses(t, res, map[string]int64{ClassTimeout: 4})
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("%s: took %v", be, d)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,10 +29,6 @@ import (
 // No goroutine, timer, channel or allocation per request (see
 // TestLoopAllocs). That is fewer syscalls than wrk, which re-arms EPOLLOUT
 // with epoll_ctl before each write.
-
-// ioBackend names this file's I/O path in Result.IOBackend. An io_uring
-// path was prototyped (benchref/ioclient) but is not built into the engine.
-const ioBackend = "epoll"
 
 const (
 	readBufSize  = 256 << 10             // shared by all connections of a loop
@@ -72,6 +69,7 @@ type conn struct {
 	gen     int32 // bumped on every close, so stale epoll events are ignored
 	state   connState
 	wantOut bool // EPOLLOUT registered (connect in progress or a short write)
+	sending bool // io_uring: a SEND is in flight
 	inAvail bool // on the loop's avail stack (open loop)
 
 	rd respReader
@@ -141,6 +139,7 @@ type loop struct {
 	start  time.Time       // the run's clock origin
 	stop   *atomic.Bool    // set by Run on cancellation
 	pub    *published      // nil unless progress was requested
+	ur     *uring          // the io_uring backend (uring_linux.go); nil: epoll
 
 	nOpen, nConnecting int
 	inflight           int   // requests in flight, all connections
@@ -262,6 +261,13 @@ func (l *loop) clock() int64 { return int64(time.Since(l.start)) }
 // flag. It must be called once, from the loop's own goroutine; it closes every
 // socket it opened before returning.
 func (l *loop) run() {
+	if l.t.uring {
+		runtime.LockOSThread() // the ring's single issuer
+		defer runtime.UnlockOSThread()
+		if l.useURing() {
+			defer l.ur.close()
+		}
+	}
 	now := l.clock()
 	for _, c := range l.conns {
 		l.dial(c, now)
@@ -287,16 +293,24 @@ func (l *loop) run() {
 		if now >= l.deadline || l.finished() {
 			break
 		}
-		n, err := unix.EpollWait(l.ep, l.events, l.waitMs(now))
-		now = l.clock()
-		if err != nil && err != unix.EINTR {
-			break // cannot happen with a valid epoll fd
+		if l.ur != nil {
+			// One syscall per wake: submit what the last wake queued,
+			// wait, and handle the completions at one clock reading.
+			l.ur.enter(l.waitMs(now))
+			now = l.clock()
+			l.uReap(now)
+		} else {
+			n, err := unix.EpollWait(l.ep, l.events, l.waitMs(now))
+			now = l.clock()
+			if err != nil && err != unix.EINTR {
+				break // cannot happen with a valid epoll fd
+			}
+			l.drained = n < len(l.events)
+			for i := 0; i < n; i++ {
+				l.handle(l.events[i])
+			}
+			now = l.clock()
 		}
-		l.drained = n < len(l.events)
-		for i := 0; i < n; i++ {
-			l.handle(l.events[i])
-		}
-		now = l.clock()
 		if l.open {
 			l.pump(now)
 		}
@@ -488,8 +502,14 @@ func (l *loop) dial(c *conn, now int64) {
 	c.fd = fd
 	c.since = now
 	err = unix.Connect(fd, l.sa)
-	switch err {
-	case nil:
+	switch {
+	case l.ur != nil && err == nil:
+		l.connected(c, now)
+	case l.ur != nil && err == unix.EINPROGRESS:
+		l.uPoll(c)
+		c.state = csConnecting
+		l.nConnecting++
+	case err == nil:
 		if err := l.ctl(unix.EPOLL_CTL_ADD, c, unix.EPOLLIN|unix.EPOLLRDHUP); err != nil {
 			unix.Close(fd)
 			c.fd = -1
@@ -497,7 +517,7 @@ func (l *loop) dial(c *conn, now int64) {
 			return
 		}
 		l.connected(c, now)
-	case unix.EINPROGRESS:
+	case err == unix.EINPROGRESS:
 		if err := l.ctl(unix.EPOLL_CTL_ADD, c, unix.EPOLLOUT); err != nil {
 			unix.Close(fd)
 			c.fd = -1
@@ -521,7 +541,9 @@ func (l *loop) connectDone(c *conn) {
 	c.state = csClosed
 	v, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	if err == nil && v == 0 {
-		err = l.ctl(unix.EPOLL_CTL_MOD, c, unix.EPOLLIN|unix.EPOLLRDHUP)
+		if l.ur == nil {
+			err = l.ctl(unix.EPOLL_CTL_MOD, c, unix.EPOLLIN|unix.EPOLLRDHUP)
+		}
 	} else if err == nil {
 		err = unix.Errno(v)
 	}
@@ -542,6 +564,9 @@ func (l *loop) connected(c *conn, now int64) {
 	l.nOpen++
 	l.st.connects++
 	l.st.peakOpen = max(l.st.peakOpen, l.nOpen)
+	if l.ur != nil {
+		l.uRecv(c)
+	}
 	if l.open {
 		l.pushAvail(c)
 		return
@@ -598,6 +623,9 @@ func (l *loop) closeConn(c *conn, abort bool) {
 		l.nConnecting--
 	}
 	if c.fd >= 0 {
+		if l.ur != nil {
+			l.uCancel(c) // release the ring's hold on the socket first
+		}
 		if abort {
 			_ = unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 		}
@@ -608,7 +636,7 @@ func (l *loop) closeConn(c *conn, abort bool) {
 	c.gen++
 	l.inflight -= c.n
 	c.n, c.head, c.wleft = 0, 0, 0
-	c.wantOut = false
+	c.wantOut, c.sending = false, false
 	c.rd.reset()
 }
 
@@ -664,6 +692,10 @@ func (l *loop) enqueue(c *conn, k int, intended, now int64) {
 // request repeated, so it is just a byte count: the offset into l.reqs
 // follows from it.
 func (l *loop) flush(c *conn) {
+	if l.ur != nil {
+		l.uSend(c)
+		return
+	}
 	for c.wleft > 0 {
 		off := (l.reqLen - c.wleft%l.reqLen) % l.reqLen
 		end := min(len(l.reqs), off+c.wleft)
