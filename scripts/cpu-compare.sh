@@ -22,7 +22,8 @@
 #                  and after comparisons) or anything that takes loadgen's
 #                  "run -url -c -d -pipeline -loops -json" and writes its
 #                  rps and latency_ms.p50 there, with its own arguments
-#                  split on spaces: -l 'uring=bin/ioclient -io uring'
+#                  (split on spaces, after "run"): -l 'epoll=bin/loadgen
+#                  -io epoll', or -l 'uring=bin/ioclient -io uring'
 #                  (benchref/ioclient, the I/O backend experiment)
 #   -h             this help
 #
@@ -94,7 +95,7 @@ measure() {
   case $tool in
     wrk) LOAD_CPU=$LOAD_CPU bash "$tmp/run1" "$out" "$WRK" -t1 -c"$conns" -d"$dur" --latency "$url" "${lua[@]}";;
     *) local cmd; read -ra cmd <<<"${bin[$tool]}"
-       LOAD_CPU=$LOAD_CPU bash "$tmp/run1" "$out" "${cmd[@]}" run -url "$url" -c "$conns" -d "$dur" -pipeline "$pipe" -loops 1 -json "$out.json";;
+       LOAD_CPU=$LOAD_CPU bash "$tmp/run1" "$out" "${cmd[0]}" run "${cmd[@]:1}" -url "$url" -c "$conns" -d "$dur" -pipeline "$pipe" -loops 1 -json "$out.json";;
   esac
 }
 
