@@ -29,6 +29,11 @@ import (
 // No goroutine, timer, channel or allocation per request (see
 // TestLoopAllocs). That is fewer syscalls than wrk, which re-arms EPOLLOUT
 // with epoll_ctl before each write.
+//
+// That is the epoll backend. The closed loop with keep-alive runs instead,
+// where the kernel allows it, on io_uring (uring_linux.go): the same loop,
+// parser and bookkeeping, with the reads and writes turned into completions
+// and one io_uring_enter per wake. The hooks are marked by l.ur != nil.
 
 const (
 	readBufSize  = 256 << 10             // shared by all connections of a loop
