@@ -6,7 +6,8 @@
 //
 // With -wait-ms N it is the yardstick for the wait workload (/io?ms=N): each
 // head is answered N ms after it arrived, by the cheapest timer this file
-// can hold per loop (see waits), and nothing else is done. Owner: EL.
+// can hold per loop (see waits), and nothing else is done. Owner: the
+// event loop's owner (servers/eventloop), who is measured against it.
 package main
 
 import (
