@@ -82,10 +82,10 @@ type Result struct {
 	Loops     int    `json:"loops"`      // event loops (fast) or workers (hey)
 	GoMaxProc int    `json:"gomaxprocs"` // of the load generator
 
-	// IOBackend is how the fast engine's loops wait and move bytes:
-	// "epoll" (epoll_wait, read(2), write(2); see loop_linux.go). The
-	// suite copies it into every row, so a report says which backend
-	// measured it if another is ever added.
+	// IOBackend is how the fast engine's loops waited and moved bytes:
+	// "io_uring" (uring_linux.go), "epoll" (loop_linux.go), or
+	// "epoll+io_uring" if a loop fell back (Config.IO). The suite copies
+	// it into every row, so a report says which backend measured it.
 	IOBackend string `json:"io_backend,omitempty"`
 
 	DurationS float64 `json:"duration_s"` // measured wall time of the load phase
