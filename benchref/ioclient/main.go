@@ -244,6 +244,19 @@ type conn struct {
 	sent int64 // when the request in flight was sent (ns since start)
 }
 
+// take accounts n bytes received at now, recording the latency of each
+// fixed-size response they complete; it reports whether the connection is
+// done with its request and may send the next. Both backends share it.
+func (cn *conn) take(n, respLen int, now int64, hist *hdrhistogram.Histogram, responses *int64) bool {
+	cn.got += n
+	for cn.got >= respLen {
+		cn.got -= respLen
+		hist.RecordValue(max(now-cn.sent, 1))
+		*responses++
+	}
+	return cn.got == 0
+}
+
 func main() {
 	// cpu-compare.sh passes loadgen's command line: "run" and its flags,
 	// with this program's own -io before or after "run".
@@ -341,13 +354,7 @@ func runEpoll(conns []*conn, req []byte, respLen int, hist *hdrhistogram.Histogr
 				}
 				continue
 			}
-			cn.got += m
-			for cn.got >= respLen {
-				cn.got -= respLen
-				hist.RecordValue(max(now-cn.sent, 1))
-				responses++
-			}
-			if cn.got == 0 {
+			if cn.take(m, respLen, now, hist, &responses) {
 				send(cn, now)
 			}
 		}
@@ -411,13 +418,7 @@ func runUring(conns []*conn, req []byte, respLen int, hist *hdrhistogram.Histogr
 				r.addBuf(uint16(e.flags >> bufShift))
 				returned = true
 			}
-			cn.got += int(e.res)
-			for cn.got >= respLen {
-				cn.got -= respLen
-				hist.RecordValue(max(now-cn.sent, 1))
-				responses++
-			}
-			if cn.got == 0 {
+			if cn.take(int(e.res), respLen, now, hist, &responses) {
 				send(i, now)
 			}
 			if e.flags&cqeFMore == 0 {

@@ -772,21 +772,8 @@ func repOf(res *engine.Result) results.Rep {
 	slim := *res
 	slim.Histogram = nil
 	rp.Engine, _ = json.Marshal(&slim)
-	rp.IOBackend = ioBackend(rp.Engine)
+	rp.IOBackend = res.IOBackend
 	return rp
-}
-
-// ioBackend reads the engine's I/O backend (engine.Result's "io_backend")
-// from its JSON: read by name, so that a build whose engine does not report
-// one yet leaves it "" instead of failing to compile.
-func ioBackend(engineJSON []byte) string {
-	var e struct {
-		IOBackend string `json:"io_backend"`
-	}
-	if json.Unmarshal(engineJSON, &e) != nil {
-		return ""
-	}
-	return e.IOBackend
 }
 
 // measureIdle holds p.Idle connections, primed with one request each, and
